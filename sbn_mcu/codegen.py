@@ -1,0 +1,197 @@
+"""C code generation: a :class:`FrozenModel` becomes ``NAME.h`` and ``NAME.c``.
+
+:func:`plan` lowers the model to kernel calls with packed constants and
+buffer assignments; the Jinja templates in ``templates/`` only print it. The
+summary reads the same plan, so its bytes are the bytes in the C.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import re
+from dataclasses import dataclass, field
+
+import jinja2
+import numpy as np
+
+from . import __version__, frozen
+from .errors import SbnError
+from .packing import pack, words_for
+from .resources import resource_dir
+
+C_KEYWORDS = frozenset("""auto break case char const continue default do double else enum extern
+float for goto if inline int long register restrict return short signed sizeof static struct switch
+typedef union unsigned void volatile while _Bool _Complex _Imaginary""".split())
+
+
+def check_name(name: str) -> str:
+    """A model name must be a C identifier that is not a keyword.
+
+    >>> check_name("fashion_mlp")
+    'fashion_mlp'
+    """
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or name in C_KEYWORDS or keyword.iskeyword(name):
+        raise SbnError(f"model name {name!r} is not a valid C identifier (letters, digits, _; not a keyword)")
+    return name
+
+
+@dataclass
+class Step:
+    """One kernel call: a binary layer, with any max pooling fused into it."""
+
+    index: int
+    kernel: str  # template file in templates/kernels
+    title: str
+    weights: np.ndarray  # uint32 words
+    thresholds: np.ndarray | None
+    outputs: int  # output channels
+    n: int = 0  # dense: number of inputs
+    words: int = 0  # dense_bits: words per weight row
+    conv: dict | None = None
+    out_shape: tuple = ()
+    out_words: int = 0  # words of packed output (0 for scores)
+    src: int = 0
+    dst: int = 0
+    macs: int = 0
+    integer_input: bool = False
+    weight_bits: int = 0
+
+
+@dataclass
+class Plan:
+    steps: list[Step]
+    buffers: list[int]  # words per ping-pong buffer
+    patch_pairs: int
+    input_shape: tuple
+    num_classes: int
+    kernels: list[str] = field(default_factory=list)
+
+    @property
+    def ram_bytes(self) -> int:
+        return 4 * (sum(self.buffers) + self.patch_pairs)
+
+
+def _binary_layout(shape: tuple) -> tuple[int, int]:
+    """(positions, channels) of a binary tensor in C: pixels × channels, or 1 × n."""
+    return (shape[1] * shape[2], shape[0]) if len(shape) == 3 else (1, shape[0])
+
+
+def plan(model: frozen.FrozenModel) -> Plan:
+    shapes = model.shapes()
+    steps: list[Step] = []
+    layers = model.layers
+    i = 0
+    while i < len(layers):
+        layer, in_shape = layers[i], shapes[i]
+        first = not steps
+        if isinstance(layer, (frozen.Flatten, frozen.MaxPool2d)):
+            i += 1  # flatten is free in the pixel-major layout; pools are fused below
+            continue
+        pool = layers[i + 1] if i + 1 < len(layers) and isinstance(layers[i + 1], frozen.MaxPool2d) else None
+        out_shape = shapes[i + 2] if pool else shapes[i + 1]
+        w = layer.weights
+        if isinstance(layer, frozen.Dense):
+            if first:
+                packed = pack(w[:, None, :])
+                kernel, extra = "dense_u8.c", {"n": w.shape[1]}
+            else:
+                j = i
+                while j > 0 and isinstance(layers[j - 1], frozen.Flatten):
+                    j -= 1  # the producer's layout, before any flatten
+                positions, channels = _binary_layout(shapes[j])
+                # torch flattens C, H, W; the C stores pixel by pixel
+                ordered = w.reshape(w.shape[0], channels, positions).transpose(0, 2, 1)
+                packed = pack(ordered)
+                kernel = "dense_bits.c"
+                extra = {"n": w.shape[1], "words": positions * words_for(channels)}
+            title = f"dense {w.shape[1]} -> {w.shape[0]}"
+            macs = w.size
+        else:
+            c, h, wd = in_shape
+            k = layer.kernel_size
+            conv_h, conv_w = shapes[i + 1][1:]
+            geometry = {"in_c": c, "in_h": h, "in_w": wd, "out_c": w.shape[0], "k": k,
+                        "stride": layer.stride, "pad": layer.padding,
+                        "pool": pool.kernel_size if pool else 1, "pool_stride": pool.stride if pool else 1,
+                        "out_h": out_shape[1], "out_w": out_shape[2]}
+            if first:
+                taps = w.reshape(w.shape[0], -1).astype(np.int64)
+                taps = np.pad(taps, ((0, 0), (0, taps.shape[1] % 2)))
+                packed = ((taps[:, 0::2] & 0xFFFF) | ((taps[:, 1::2] & 0xFFFF) << 16)).astype(np.uint32)
+                kernel = "conv_u8.c"
+            else:
+                packed = pack(w.reshape(w.shape[0], c, k * k).transpose(0, 2, 1))
+                kernel = "conv_bits.c"
+            extra = {"conv": geometry}
+            title = (f"conv {k}x{k}/{layer.stride} pad {layer.padding}, {c} -> {w.shape[0]} channels"
+                     + (f", max pool {pool.kernel_size}/{pool.stride}" if pool else ""))
+            macs = conv_h * conv_w * w[0].size * w.shape[0]
+        thresholds = None if layer.thresholds is None else layer.thresholds.astype(np.int64)
+        out_words = 0
+        if thresholds is not None:
+            positions, channels = _binary_layout(out_shape)
+            out_words = positions * words_for(channels)
+        steps.append(Step(index=len(steps), kernel=kernel, title=title, weights=packed.reshape(-1),
+                          thresholds=thresholds, outputs=w.shape[0], out_shape=out_shape,
+                          out_words=out_words, macs=macs, integer_input=first,
+                          weight_bits=w.size, **extra))
+        i += 2 if pool else 1
+
+    buffers = [0, 0]
+    for step in steps:
+        step.src, step.dst = (step.index + 1) % 2, step.index % 2
+        buffers[step.dst] = max(buffers[step.dst], step.out_words)
+    patch_pairs = next(((s.conv["in_c"] * s.conv["k"] ** 2 + 1) // 2 for s in steps
+                        if s.kernel == "conv_u8.c"), 0)
+    kernels = sorted({s.kernel for s in steps})
+    if any(s.conv for s in steps):
+        kernels.insert(0, "conv.h")
+    return Plan(steps, [b for b in buffers if b], patch_pairs, tuple(model.input_shape),
+                model.num_classes, kernels)
+
+
+def _c_words(values, per_line: int = 6) -> str:
+    """uint32 words as C hex literals, six to a line.
+
+    >>> _c_words([1, 255])
+    '    0x00000001u, 0x000000ffu,'
+    """
+    items = [f"0x{int(v):08x}u" for v in values]
+    return "\n".join("    " + ", ".join(items[j:j + per_line]) + "," for j in range(0, len(items), per_line))
+
+
+def _c_ints(values, per_line: int = 10) -> str:
+    """int32 values as C literals; INT32_MIN spelled so that it is not an overflow."""
+    items = [f"{int(v)}" if int(v) > -2 ** 31 else "(-2147483647 - 1)" for v in values]
+    return "\n".join("    " + ", ".join(items[j:j + per_line]) + "," for j in range(0, len(items), per_line))
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                             keep_trailing_newline=True, autoescape=False)
+    env.filters["c_words"] = _c_words
+    env.filters["c_ints"] = _c_ints
+    return env
+
+
+def render(model: frozen.FrozenModel, name: str) -> dict[str, str]:
+    """``{"NAME.h": ..., "NAME.c": ...}``; deterministic for a given model."""
+    check_name(name)
+    the_plan = plan(model)
+    shape = the_plan.input_shape
+    layout = ("C, H, W order: " + "x".join(map(str, shape))) if len(shape) == 3 else "a flat vector"
+    flash = sum(4 * s.weights.size + 4 * (0 if s.thresholds is None else s.thresholds.size)
+                for s in the_plan.steps)
+    context = {
+        "name": name, "NAME": name.upper(), "version": __version__,
+        "description": " -> ".join(s.title for s in the_plan.steps),
+        "summary_line": f"Constants: {flash} bytes of flash. Activations: {the_plan.ram_bytes} bytes of RAM.",
+        "input_size": math.prod(shape), "input_layout": layout, "num_classes": the_plan.num_classes,
+        "ram_bytes": the_plan.ram_bytes, "steps": the_plan.steps, "buffers": the_plan.buffers,
+        "patch_pairs": the_plan.patch_pairs, "kernels": [k for k in the_plan.kernels],
+    }
+    env = environment()
+    return {f"{name}.h": env.get_template("model.h.j2").render(context),
+            f"{name}.c": env.get_template("model.c.j2").render(context)}

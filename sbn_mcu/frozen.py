@@ -1,0 +1,172 @@
+"""The frozen model: the integer contract between Python and C.
+
+Plain dataclasses of numpy arrays, loadable without torch. Every integer
+convention of the project is written here, once:
+
+* **Input.** Raw ``uint8`` values ``p`` in torch's ``C, H, W`` order (or a flat
+  vector). Training feeds ``x = (2p - 255) / 255``; the frozen model works on
+  the integer ``q = 2p - 255`` instead, so the first layer's sum is ``255``
+  times the trained pre-activation and the factor lives in its thresholds.
+* **Binary values.** Weights and activations are ``+1`` / ``-1``, and
+  ``sign(0) = +1``. Packed into bits, ``+1`` is bit 1.
+* **Sums.** A binary layer computes ``acc = sum(w * x)`` over its valid inputs;
+  a convolution's padding is 0 and adds nothing (docs/semantics.md).
+* **Thresholds.** An output is ``+1`` iff ``acc >= threshold``. Channels whose
+  batch-norm scale is negative have their weights negated at freeze time, so
+  every comparison is ``>=`` and pooling sees the real activations.
+* **Scores.** The last layer has no threshold: its ``acc`` are the int32 class
+  scores, and the predicted class is the first index of the maximum.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .errors import SbnError
+
+FORMAT = "sbn-mcu-frozen"
+VERSION = 1
+SUFFIX = ".sbn.npz"
+
+Shape = tuple[int, ...]
+
+
+@dataclass
+class Dense:
+    """Fully connected binary layer. ``weights``: int8 ±1, (out, in) in torch order."""
+
+    weights: np.ndarray
+    thresholds: np.ndarray | None = None  # int64 (out,); None for the score layer
+
+    def output_shape(self, shape: Shape) -> Shape:
+        if math.prod(shape) != self.weights.shape[1]:
+            raise SbnError(f"dense layer expects {self.weights.shape[1]} inputs but gets shape {shape}")
+        return (self.weights.shape[0],)
+
+
+@dataclass
+class Conv2d:
+    """Binary 2-D convolution. ``weights``: int8 ±1, (out, in, k, k); square kernel."""
+
+    weights: np.ndarray
+    thresholds: np.ndarray | None = None
+    stride: int = 1
+    padding: int = 0
+
+    @property
+    def kernel_size(self) -> int:
+        return self.weights.shape[2]
+
+    def output_shape(self, shape: Shape) -> Shape:
+        if len(shape) != 3 or shape[0] != self.weights.shape[1]:
+            raise SbnError(f"convolution expects {self.weights.shape[1]} input channels but gets shape {shape}")
+        c, h, w = shape
+        k, s, p = self.kernel_size, self.stride, self.padding
+        oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+        if oh < 1 or ow < 1:
+            raise SbnError(f"convolution kernel {k} does not fit input {h}x{w} with padding {p}")
+        return (self.weights.shape[0], oh, ow)
+
+
+@dataclass
+class MaxPool2d:
+    """Max pooling of binary activations (no padding, floor mode)."""
+
+    kernel_size: int
+    stride: int
+
+    def output_shape(self, shape: Shape) -> Shape:
+        c, h, w = shape
+        oh, ow = (h - self.kernel_size) // self.stride + 1, (w - self.kernel_size) // self.stride + 1
+        if oh < 1 or ow < 1:
+            raise SbnError(f"max pool {self.kernel_size} does not fit input {h}x{w}")
+        return (c, oh, ow)
+
+
+@dataclass
+class Flatten:
+    """``C, H, W`` → one vector in torch's order."""
+
+    def output_shape(self, shape: Shape) -> Shape:
+        return (math.prod(shape),)
+
+
+Layer = Dense | Conv2d | MaxPool2d | Flatten
+LAYER_TYPES = {cls.__name__: cls for cls in (Dense, Conv2d, MaxPool2d, Flatten)}
+
+
+@dataclass
+class FrozenModel:
+    input_shape: Shape
+    layers: list[Layer]
+    meta: dict = field(default_factory=dict)  # dataset, class names, training figures
+
+    def shapes(self) -> list[Shape]:
+        """The input shape followed by every layer's output shape."""
+        shapes = [tuple(self.input_shape)]
+        for layer in self.layers:
+            shapes.append(layer.output_shape(shapes[-1]))
+        return shapes
+
+    @property
+    def num_classes(self) -> int:
+        return self.shapes()[-1][0]
+
+    @property
+    def input_size(self) -> int:
+        return math.prod(self.input_shape)
+
+    def save(self, path: Path) -> None:
+        """Write a versioned ``.npz``: a JSON header plus one array per field."""
+        header = {"format": FORMAT, "version": VERSION, "input_shape": list(self.input_shape),
+                  "meta": self.meta, "layers": []}
+        arrays = {}
+        for i, layer in enumerate(self.layers):
+            entry = {"type": type(layer).__name__}
+            for name, value in vars(layer).items():
+                if isinstance(value, np.ndarray):
+                    arrays[f"{i}.{name}"] = value
+                    entry[name] = f"{i}.{name}"
+                elif value is not None:
+                    entry[name] = value
+            header["layers"].append(entry)
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, header=np.array(json.dumps(header, sort_keys=True)), **arrays)
+        Path(path).write_bytes(buffer.getvalue())
+
+    @classmethod
+    def load(cls, path: Path) -> "FrozenModel":
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                header = json.loads(str(data["header"]))
+                arrays = {k: data[k] for k in data.files if k != "header"}
+        except FileNotFoundError:
+            raise SbnError(f"frozen model {path} does not exist; create it with `sbn-mcu export`") from None
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError, EOFError):
+            raise SbnError(f"{path} is not a readable sbn-mcu frozen model (corrupt or truncated); "
+                           "re-run `sbn-mcu export`") from None
+        if header.get("format") != FORMAT:
+            raise SbnError(f"{path} is not an sbn-mcu frozen model")
+        if header.get("version") != VERSION:
+            raise SbnError(f"{path} has frozen-model format version {header.get('version')}, but this "
+                           f"sbn-mcu reads version {VERSION}; export it again with this version")
+        layers = []
+        for entry in header["layers"]:
+            kind = LAYER_TYPES.get(entry.pop("type"))
+            if kind is None:
+                raise SbnError(f"{path} contains an unknown layer type; export it again")
+            layers.append(kind(**{k: arrays[v] if isinstance(v, str) and v in arrays else v
+                                  for k, v in entry.items()}))
+        return cls(tuple(header["input_shape"]), layers, header.get("meta", {}))
+
+
+def accumulator_bound(layer: Dense | Conv2d, first: bool) -> int:
+    """The largest ``|acc|`` the layer can produce: fan-in times the largest input."""
+    return int(np.prod(layer.weights.shape[1:])) * (255 if first else 1)

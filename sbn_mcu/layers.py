@@ -1,0 +1,116 @@
+"""Self-binarizing layers.
+
+Weights and activations pass through ``tanh(v * x)``. The sharpness ``v`` is a
+buffer of each layer, raised during training by a :class:`~sbn_mcu.schedule.Sharpening`
+schedule, so the network slides from smooth to binary by itself. In *hard
+mode* every layer computes the exact binary network with ``sign`` (and
+``sign(0) = +1``); that is the network the exported C reproduces bit for bit.
+
+Only these layers, plus ``nn.BatchNorm1d/2d``, ``nn.MaxPool2d`` and
+``nn.Flatten``, can be exported (see :mod:`sbn_mcu.freeze`).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+def binarize(x: torch.Tensor, v: torch.Tensor, hard: bool) -> torch.Tensor:
+    """``tanh(v*x)`` while training; ``sign(x)`` with ``sign(0) = +1`` in hard mode."""
+    if hard:
+        return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
+    return torch.tanh(v * x)
+
+
+class SelfBinarizing(nn.Module):
+    """Mixin state shared by all self-binarizing layers: sharpness ``v`` and ``hard``."""
+
+    def _init_sbn(self, v: float = 1.0) -> None:
+        self.register_buffer("v", torch.tensor(float(v)))
+        self.hard = False
+
+
+class SBLinear(nn.Linear, SelfBinarizing):
+    """Fully connected layer with weights ``tanh(v*w)``; no bias (batch norm follows)."""
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__(in_features, out_features, bias=False)
+        self._init_sbn()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, binarize(self.weight, self.v, self.hard))
+
+
+class SBConv2d(nn.Conv2d, SelfBinarizing):
+    """2-D convolution with weights ``tanh(v*w)``, zero padding, no bias.
+
+    Zero padding is exact in the binary domain: a padded position is 0, neither
+    +1 nor -1, so it adds nothing to the sum. The C counts only the valid
+    positions at the borders, which is the same thing (docs/semantics.md).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int,
+                 stride: int = 1, padding: int = 0) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride,
+                         padding=padding, bias=False)
+        self._init_sbn()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._conv_forward(x, binarize(self.weight, self.v, self.hard), None)
+
+
+class SBActivation(SelfBinarizing):
+    """Binary activation ``tanh(v*x)``, ``sign(x)`` in hard mode."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._init_sbn()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return binarize(x, self.v, self.hard)
+
+
+class Scores(nn.Module):
+    """A learned positive scale for the class scores while training.
+
+    A positive scale never changes the argmax, so hard mode drops it and the
+    network's output is exactly the integer scores of the C.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log_scale = nn.Parameter(torch.tensor(-2.0))
+        self.hard = False
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x if self.hard else x * self.log_scale.exp()
+
+
+def set_hard(model: nn.Module, hard: bool = True) -> nn.Module:
+    """Switch every self-binarizing layer of ``model`` to hard (sign) or soft (tanh)."""
+    for module in model.modules():
+        if hasattr(module, "hard"):
+            module.hard = hard
+    return model
+
+
+def hard_copy(model: nn.Module) -> nn.Module:
+    """An evaluation copy that computes the exact binary network.
+
+    It runs in float64: every sum of the binary network is then exact, and the
+    batch-norm comparison rounds like the float64 threshold folding, so hard
+    mode agrees with the integer reference on every input.
+    """
+    clone = copy.deepcopy(model).double().eval()
+    return set_hard(clone, True)
+
+
+def set_sharpness(model: nn.Module, v: float) -> None:
+    """Set ``v`` in every self-binarizing layer (a global schedule)."""
+    for module in model.modules():
+        if isinstance(module, SelfBinarizing):
+            module.v.fill_(v)

@@ -1,0 +1,47 @@
+"""The sharpening schedule: how ``v`` in ``tanh(v*x)`` grows towards ``sign``."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+SHAPES = ("exponential", "linear")
+
+
+@dataclass
+class Sharpening:
+    """``v`` from ``start`` to ``end`` over ``steps`` optimisation steps.
+
+    ``exponential`` multiplies ``v`` by the same factor every step, which gives
+    each decade of sharpness equal training time; ``linear`` adds a constant.
+    After ``steps`` the value stays at ``end``.
+
+    >>> s = Sharpening(1.0, 100.0, steps=2)
+    >>> [round(s.value, 6) for _ in range(3) if s.step() is None or True]
+    [10.0, 100.0, 100.0]
+    """
+
+    start: float
+    end: float
+    steps: int
+    shape: str = "exponential"
+    step_count: int = 0
+
+    def __post_init__(self) -> None:
+        if self.shape not in SHAPES:
+            raise ValueError(f"unknown schedule shape {self.shape!r}; choose one of {', '.join(SHAPES)}")
+        if self.start <= 0 or self.end <= 0:
+            raise ValueError("sharpness start and end must be positive")
+        if self.steps < 1:
+            raise ValueError("the schedule needs at least one step")
+
+    @property
+    def value(self) -> float:
+        t = min(self.step_count / self.steps, 1.0)
+        if self.shape == "linear":
+            return self.start + (self.end - self.start) * t
+        return math.exp(math.log(self.start) + (math.log(self.end) - math.log(self.start)) * t)
+
+    def step(self) -> None:
+        """Advance one optimisation step."""
+        self.step_count += 1
