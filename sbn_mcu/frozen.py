@@ -124,7 +124,10 @@ class FrozenModel:
         return math.prod(self.input_shape)
 
     def save(self, path: Path) -> None:
-        """Write a versioned ``.npz``: a JSON header plus one array per field."""
+        Path(path).write_bytes(self.to_bytes())
+
+    def to_bytes(self) -> bytes:
+        """A versioned ``.npz``: a JSON header plus one array per field."""
         header = {"format": FORMAT, "version": VERSION, "input_shape": list(self.input_shape),
                   "meta": self.meta, "layers": []}
         arrays = {}
@@ -139,7 +142,7 @@ class FrozenModel:
             header["layers"].append(entry)
         buffer = io.BytesIO()
         np.savez_compressed(buffer, header=np.array(json.dumps(header, sort_keys=True)), **arrays)
-        Path(path).write_bytes(buffer.getvalue())
+        return buffer.getvalue()
 
     @classmethod
     def load(cls, path: Path) -> "FrozenModel":

@@ -1,0 +1,240 @@
+/*
+ * Golden-vector harness: runs a generated model on the vectors in golden.h,
+ * reports every score that differs, then measures instructions per inference.
+ *
+ * golden.h is written per build by sbn_mcu.toolchain.run_golden. It defines
+ * SBN_INFER, SBN_INPUT_SIZE, SBN_NUM_CLASSES, SBN_GOLDEN_COUNT and the arrays
+ * sbn_golden_inputs, sbn_golden_expected and sbn_golden_argmax.
+ *
+ * Output, one item per line, parsed by the host:
+ *   vector <i> ok
+ *   vector <i> FAIL score[<j>]=<got> expected <want> ... argmax=<got> expected <want>
+ *   calib_instructions N / calib_ticks N / overhead_ticks N / work_ticks N /
+ *   repeats N / stack_bytes N
+ *   done mismatches M
+ * The exit status is 0 iff M == 0.
+ *
+ * Timing: QEMU with `-icount shift=0` retires one instruction per virtual
+ * nanosecond, and SysTick (CLKSOURCE = processor clock) counts virtual time
+ * at a rate that depends on the machine. A loop of known length, written in
+ * assembly so that its instruction count does not depend on the compiler,
+ * gives instructions per tick; the host does the division.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "golden.h"
+#include "semihost.h"
+
+/* Lowest-level knobs, all overridable with -D at build time. */
+#ifndef SBN_TARGET_TICKS
+/* The timed work lasts at least this many ticks, so that the +-1 tick
+ * resolution of each reading is below 0.01%. */
+#define SBN_TARGET_TICKS 20000u
+#endif
+#ifndef SBN_CALIB_LOOPS
+/* Two instructions each: 1M instructions, 25000 ticks at 25 MHz. */
+#define SBN_CALIB_LOOPS 500000u
+#endif
+#ifndef SBN_STACK_PAINT_BYTES
+/* How far below the caller's frame the stack use of one inference is looked for. */
+#define SBN_STACK_PAINT_BYTES 0x40000u
+#endif
+/* SBN_REPEAT, if defined, fixes the number of timed inferences. */
+
+#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
+#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
+#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
+#define SYST_MAX 0x00FFFFFFu
+#define STACK_PAINT 0x5AB1C0DEu
+/* Written into the score buffer before each call, to catch unwritten scores. */
+#define SCORE_POISON ((int32_t)0x5A5A5A5A)
+
+extern uint32_t __bss_end; /* ld/common.ld: first free word above .bss */
+
+static int32_t scores[SBN_NUM_CLASSES];
+static volatile uint32_t systick_wraps;
+
+/* SysTick counts down from SYST_MAX; each wrap adds 2^24 ticks. */
+void SysTick_Handler(void);
+void SysTick_Handler(void)
+{
+    systick_wraps++;
+}
+
+static void ticks_start(void)
+{
+    SYST_RVR = SYST_MAX;
+    SYST_CVR = 0u;
+    SYST_CSR = 7u; /* ENABLE | TICKINT | CLKSOURCE=processor */
+}
+
+static uint32_t ticks_now(void)
+{
+    uint32_t wraps;
+    uint32_t value;
+    do { /* retry if a wrap was counted between the two reads */
+        wraps = systick_wraps;
+        value = SYST_CVR;
+    } while (wraps != systick_wraps);
+    return (wraps << 24) + (SYST_MAX - value);
+}
+
+/* Exactly 2 * loops instructions (subs + bne per pass; the last bne falls through). */
+static __attribute__((noinline)) uint32_t time_calibration(uint32_t loops)
+{
+    uint32_t t0 = ticks_now();
+    __asm__ volatile(
+        ".syntax unified\n"
+        "1: subs %0, %0, #1\n\t"
+        "bne 1b"
+        : "+l"(loops)
+        :
+        : "cc");
+    return ticks_now() - t0;
+}
+
+/* The timed loops: identical except for the call, so their difference is
+ * what the caller pays per inference, call and return included. */
+static __attribute__((noinline)) uint32_t time_overhead(uint32_t repeat)
+{
+    uint32_t idx = 0u;
+    uint32_t r;
+    uint32_t t0 = ticks_now();
+    for (r = 0u; r < repeat; r++) {
+        const uint8_t *input = sbn_golden_inputs[idx];
+        __asm__ volatile("" : : "r"(input), "r"(scores) : "memory");
+        idx = (idx + 1u == SBN_GOLDEN_COUNT) ? 0u : idx + 1u;
+    }
+    return ticks_now() - t0;
+}
+
+static __attribute__((noinline)) uint32_t time_work(uint32_t repeat)
+{
+    uint32_t idx = 0u;
+    uint32_t r;
+    uint32_t t0 = ticks_now();
+    for (r = 0u; r < repeat; r++) {
+        const uint8_t *input = sbn_golden_inputs[idx];
+        (void)SBN_INFER(input, scores);
+        idx = (idx + 1u == SBN_GOLDEN_COUNT) ? 0u : idx + 1u;
+    }
+    return ticks_now() - t0;
+}
+
+/* Stack bytes one inference uses below its caller's frame: paint the free
+ * RAM below the stack pointer, infer, and find the lowest word overwritten. */
+static __attribute__((noinline)) uint32_t stack_bytes_of_inference(void)
+{
+    uintptr_t sp;
+    uintptr_t floor = (uintptr_t)&__bss_end;
+    volatile uint32_t *p;
+    __asm__ volatile("mov %0, sp" : "=r"(sp));
+    if (sp - floor > SBN_STACK_PAINT_BYTES) {
+        floor = sp - SBN_STACK_PAINT_BYTES;
+    }
+    for (p = (volatile uint32_t *)floor; (uintptr_t)p < sp; p++) {
+        *p = STACK_PAINT;
+    }
+    (void)SBN_INFER(sbn_golden_inputs[0], scores);
+    for (p = (volatile uint32_t *)floor; (uintptr_t)p < sp && *p == STACK_PAINT; p++) {
+    }
+    return (uint32_t)(sp - (uintptr_t)p);
+}
+
+static int check_vector(uint32_t i)
+{
+    uint32_t j;
+    int32_t got_class;
+    int ok = 1;
+    for (j = 0u; j < SBN_NUM_CLASSES; j++) {
+        scores[j] = SCORE_POISON;
+    }
+    got_class = SBN_INFER(sbn_golden_inputs[i], scores);
+    sbn_puts("vector ");
+    sbn_put_u32(i);
+    for (j = 0u; j < SBN_NUM_CLASSES; j++) {
+        if (scores[j] != sbn_golden_expected[i][j]) {
+            if (ok) {
+                sbn_puts(" FAIL");
+                ok = 0;
+            }
+            sbn_puts(" score[");
+            sbn_put_u32(j);
+            sbn_puts("]=");
+            sbn_put_i32(scores[j]);
+            sbn_puts(" expected ");
+            sbn_put_i32(sbn_golden_expected[i][j]);
+        }
+    }
+    if (got_class != sbn_golden_argmax[i]) {
+        if (ok) {
+            sbn_puts(" FAIL");
+            ok = 0;
+        }
+        sbn_puts(" argmax=");
+        sbn_put_i32(got_class);
+        sbn_puts(" expected ");
+        sbn_put_i32(sbn_golden_argmax[i]);
+    }
+    sbn_puts(ok ? " ok\n" : "\n");
+    return ok;
+}
+
+static void put_field(const char *name, uint32_t value)
+{
+    sbn_puts(name);
+    sbn_puts(" ");
+    sbn_put_u32(value);
+    sbn_puts("\n");
+}
+
+int main(void)
+{
+    uint32_t mismatches = 0u;
+    uint32_t i;
+    uint32_t calib_ticks;
+    uint32_t repeat;
+
+    /* Started first, so that its first reload happens before any timing. */
+    ticks_start();
+
+    for (i = 0u; i < SBN_GOLDEN_COUNT; i++) {
+        if (!check_vector(i)) {
+            mismatches++;
+        }
+    }
+
+    calib_ticks = time_calibration(SBN_CALIB_LOOPS);
+    put_field("calib_instructions", 2u * SBN_CALIB_LOOPS);
+    put_field("calib_ticks", calib_ticks);
+    if (calib_ticks == 0u) {
+        sbn_puts("error SysTick does not count on this machine\n");
+        return SBN_EXIT_ERROR;
+    }
+
+#ifdef SBN_REPEAT
+    repeat = SBN_REPEAT;
+#else
+    {
+        /* Time one pass over the vectors, then double the passes until the
+         * work lasts SBN_TARGET_TICKS. Whole passes, so that every vector
+         * weighs the same in the mean. Doubling needs no division, which
+         * the Cortex-M0 lacks; the product cannot overflow because it
+         * stays below 2 * SBN_TARGET_TICKS until the loop ends. */
+        uint32_t probe = time_work(SBN_GOLDEN_COUNT);
+        uint32_t passes = 1u;
+        while (probe * passes < SBN_TARGET_TICKS && passes < (1u << 20)) {
+            passes <<= 1;
+        }
+        repeat = passes * SBN_GOLDEN_COUNT;
+    }
+#endif
+    put_field("overhead_ticks", time_overhead(repeat));
+    put_field("work_ticks", time_work(repeat));
+    put_field("repeats", repeat);
+    put_field("stack_bytes", stack_bytes_of_inference());
+
+    put_field("done mismatches", mismatches);
+    return mismatches == 0u ? SBN_EXIT_OK : SBN_EXIT_MISMATCH;
+}

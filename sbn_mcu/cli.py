@@ -1,0 +1,223 @@
+"""The ``sbn-mcu`` command line: train → export → verify, or all of it with ``demo``."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from .errors import SbnError
+
+DATASETS = ("fashion-mnist", "mnist")
+CORES = ("cortex-m0", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55")
+
+
+class Cli(click.Group):
+    """Turns every :class:`SbnError` into one line on stderr and exit code 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except SbnError as err:
+            click.secho(f"error: {err}", fg="red", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except Exception as err:  # a bug: still one line, with a way to see more
+            if os.environ.get("SBN_MCU_DEBUG"):
+                raise
+            click.secho(f"error: internal error {type(err).__name__}: {err} "
+                        "(set SBN_MCU_DEBUG=1 for the traceback and report it)", fg="red", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="sbn-mcu")
+def main():
+    """Binary neural networks from PyTorch to bit-exact Cortex-M C.
+
+    \b
+    A typical session:
+      sbn-mcu train --arch mlp --epochs 15 --out runs/mlp
+      sbn-mcu export runs/mlp/model.pt --out build/mlp --name fm
+      sbn-mcu verify build/mlp --host
+      sbn-mcu verify build/mlp --qemu cortex-m4
+    or everything at once:  sbn-mcu demo
+    """
+
+
+def _train_options(f):
+    options = [
+        click.option("--dataset", type=click.Choice(DATASETS), default="fashion-mnist", show_default=True,
+                     help="IDX dataset to train on."),
+        click.option("--arch", type=click.Choice(["mlp", "cnn"]), default="mlp", show_default=True,
+                     help="mlp: 784-256-256-10. cnn: conv32-pool-conv64-pool-fc10."),
+        click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+                     help="Folder with the four IDX files [default: /usr/share/datasets/<dataset>]."),
+        click.option("--limit", type=click.IntRange(min=1), default=None,
+                     help="Train on the first N training images only (quick runs)."),
+        click.option("--seed", type=int, default=0, show_default=True, help="Random seed."),
+        click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True),
+        click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=3e-3, show_default=True,
+                     help="Adam learning rate (cosine-annealed to 0)."),
+        click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True),
+        click.option("--v-end", type=click.FloatRange(min=0, min_open=True), default=1000.0,
+                     show_default=True, help="Final sharpness v of tanh(v*x); it grows from 1."),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _config(**kw):
+    from .train import TrainConfig
+
+    return TrainConfig(dataset=kw["dataset"], arch=kw["arch"], epochs=kw["epochs"], data_dir=kw["data_dir"],
+                       limit=kw["limit"], seed=kw["seed"], batch_size=kw["batch_size"], lr=kw["lr"],
+                       device=kw["device"], v_end=kw["v_end"])
+
+
+@main.command()
+@_train_options
+@click.option("--epochs", type=click.IntRange(min=1), default=15, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Run folder: model.pt, metrics.json and curves.png go here.")
+def train(out, **kw):
+    """Train a Self-Binarizing Network.
+
+    Weights and activations pass through tanh(v*x) while v grows exponentially
+    to --v-end, so the network becomes binary by itself. Every epoch prints the
+    soft (tanh) and hard (binary, the one exported) test accuracy.
+    """
+    from .train import train as run
+
+    _, metrics = run(_config(**kw), out)
+    last = metrics[-1]
+    click.echo(f"hard-binary test accuracy {100 * last['hard_accuracy']:.2f}% "
+               f"(soft {100 * last['soft_accuracy']:.2f}%); wrote {out}/model.pt, metrics.json, curves.png")
+
+
+@main.command()
+@click.argument("checkpoint", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Export folder to write.")
+@click.option("--name", default="model", show_default=True,
+              help="C prefix: NAME.h, NAME.c and NAME_infer(). Must be a C identifier.")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Dataset folder, for the check against torch on the test split.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def export(checkpoint, out, name, data_dir, as_json):
+    """Freeze a checkpoint into integer thresholds and generate C.
+
+    Batch norm + sign fold into one integer comparison per channel; the input
+    normalisation folds into the first layer, which takes raw uint8 values.
+    Before writing, the frozen model is checked against torch's hard network
+    on the whole test split. Writes NAME.h, NAME.c, NAME.sbn.npz (the frozen
+    model, numpy only) and summary.json, all at once.
+    """
+    from .export import export as run
+    from .summary import table
+
+    report = run(checkpoint, out, name, data_dir)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        click.echo(table(report))
+        click.echo(f"wrote {out}/{name}.h, {name}.c, {name}.sbn.npz, summary.json")
+
+
+def _print_result(result: dict, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps({k: v for k, v in result.items() if k != "passed"}, indent=2))
+        return
+    line = (f"{result['target']}: {result['n']} inputs, {result['mismatches']} mismatches, "
+            f"accuracy {100 * result['accuracy']:.2f}%")
+    if "reference_accuracy" in result:
+        line += f" (reference {100 * result['reference_accuracy']:.2f}%)"
+    click.echo(line)
+    if "instructions_per_inference" in result:
+        click.echo("  " + " ".join("." if ok else "F" for ok in result["passed"]))
+        click.echo(f"  {result['instructions_per_inference']:,} instructions per inference on "
+                   f"{result['machine']}; firmware flash {result['flash_bytes']:,} B, RAM {result['ram_bytes']:,} B;"
+                   f" model flash {result['model_flash_bytes']:,} B, RAM {result['model_ram_bytes']:,} B")
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.option("--host", is_flag=True, help="Compile with gcc and run the whole test split.")
+@click.option("--qemu", type=click.Choice(CORES), default=None, help="Run golden vectors on this emulated core.")
+@click.option("--vectors", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Golden test images compiled into the QEMU firmware.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Host: only the first N test images.")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None)
+@click.option("--timeout", type=click.FloatRange(min=1), default=300, show_default=True,
+              help="Seconds before a QEMU run counts as hung.")
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+def verify(out_dir, host, qemu, vectors, limit, data_dir, timeout, as_json):
+    """Check the generated C against the numpy reference, score by score.
+
+    --host compiles with gcc -std=c99 -Wall -Wextra -Werror -pedantic and runs
+    the test split; --qemu builds a bare-metal firmware and counts instructions
+    per inference. Exits 1 if any score differs.
+    """
+    from .verify import verify_host, verify_qemu
+
+    if not host and not qemu:
+        raise SbnError("choose --host, --qemu CORE, or both")
+    results = []
+    if host:
+        results.append(verify_host(out_dir, data_dir, limit))
+        _print_result(results[-1], as_json)
+    if qemu:
+        results.append(verify_qemu(out_dir, qemu, vectors, data_dir, timeout))
+        _print_result(results[-1], as_json)
+    if any(r["mismatches"] for r in results):
+        raise SbnError("the generated C disagrees with the reference; see the mismatches above")
+
+
+@main.command()
+@_train_options
+@click.option("--epochs", type=click.IntRange(min=1), default=15, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs/demo"), show_default=True,
+              help="Folder for the run and the export.")
+@click.option("--vectors", type=click.IntRange(min=1), default=20, show_default=True)
+def demo(out, vectors, **kw):
+    """Train → export → verify on host gcc → verify in QEMU Cortex-M4 → report."""
+    from .export import export as run_export
+    from .summary import table
+    from .train import train as run_train
+    from .verify import verify_host, verify_qemu
+
+    started = time.perf_counter()
+    click.secho(f"[1/4] training {kw['arch']} on {kw['dataset']}", bold=True)
+    _, metrics = run_train(_config(**kw), out / "run")
+    click.secho("[2/4] exporting C", bold=True)
+    report = run_export(out / "run" / "model.pt", out / "export", "model", kw["data_dir"])
+    click.echo(table(report))
+    click.secho("[3/4] verifying on the host (gcc, whole test split)", bold=True)
+    host = verify_host(out / "export", kw["data_dir"])
+    _print_result(host, False)
+    click.secho("[4/4] verifying in QEMU (Cortex-M4, mps2-an386)", bold=True)
+    qemu = verify_qemu(out / "export", "cortex-m4", vectors, kw["data_dir"])
+    _print_result(qemu, False)
+    result = {"hard_accuracy_torch": metrics[-1]["hard_accuracy"], "host": host,
+              "qemu": {k: v for k, v in qemu.items() if k != "passed"},
+              "summary": report["total"], "seconds": round(time.perf_counter() - started, 1)}
+    (out / "report.json").write_text(json.dumps(result, indent=2) + "\n")
+    ok = host["mismatches"] == 0 and qemu["mismatches"] == 0
+    click.secho("\nreport", bold=True)
+    click.echo(f"  hard-binary accuracy (C, test set)  {100 * host['accuracy']:.2f}%")
+    click.echo(f"  mismatches host / QEMU              {host['mismatches']} / {qemu['mismatches']}")
+    click.echo(f"  instructions per inference (M4)     {qemu['instructions_per_inference']:,}")
+    click.echo(f"  model flash / RAM (arm-none-eabi)   {qemu['model_flash_bytes']:,} B / "
+               f"{qemu['model_ram_bytes']:,} B")
+    click.echo(f"  total time                          {result['seconds']} s")
+    click.echo(f"  files: {out}/run (model.pt, curves.png), {out}/export (C), {out}/report.json")
+    if not ok:
+        raise SbnError("mismatches found: the C does not agree with the reference")

@@ -1,0 +1,68 @@
+"""Export: checkpoint → frozen model → C, checked before anything is written."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from . import codegen, data, reference, summary
+from .atomic import write_folder
+from .errors import SbnError
+from .frozen import SUFFIX, FrozenModel
+
+
+def check_against_torch(model, frozen: FrozenModel, pixels: np.ndarray) -> int:
+    """Inputs where torch's hard network and the reference predict different classes."""
+    import torch
+
+    from .layers import hard_copy
+    from .train import normalise
+
+    hard = hard_copy(model)
+    with torch.no_grad():
+        torch_classes = np.concatenate([
+            hard(normalise(torch.from_numpy(pixels[i:i + 1000])).double()).argmax(1).numpy()
+            for i in range(0, len(pixels), 1000)])
+    return int((torch_classes != reference.predict(reference.run(frozen, pixels))).sum())
+
+
+def export(checkpoint: Path, out_dir: Path, name: str = "model", data_dir: Path | None = None) -> dict:
+    """Write ``NAME.h``, ``NAME.c``, ``NAME.sbn.npz`` and ``summary.json`` into ``out_dir``."""
+    from .freeze import freeze
+    from .train import load_checkpoint
+
+    codegen.check_name(name)
+    model, state = load_checkpoint(checkpoint)
+    dataset = state.get("dataset", "fashion-mnist")
+    frozen = freeze(model, tuple(state["input_shape"]),
+                    meta={"dataset": dataset, "arch": state.get("arch"),
+                          "training": (state.get("metrics") or [{}])[-1]})
+    pixels, _ = data.load(dataset, "test", data_dir)
+    pixels = pixels.reshape((len(pixels),) + frozen.input_shape)
+    disagreements = check_against_torch(model, frozen, pixels)
+    if disagreements:
+        raise SbnError(f"the frozen model disagrees with torch's hard network on {disagreements} of "
+                       f"{len(pixels)} test images; nothing was written (please report this as a bug)")
+    files = codegen.render(frozen, name)
+    report = summary.summarise(codegen.plan(frozen))
+    report["name"] = name
+    files["summary.json"] = json.dumps(report, indent=2) + "\n"
+    files[name + SUFFIX] = frozen.to_bytes()
+    write_folder(out_dir, files)
+    return report
+
+
+def find_model(out_dir: Path) -> tuple[str, FrozenModel]:
+    """The name and frozen model of an export folder."""
+    out_dir = Path(out_dir)
+    found = sorted(out_dir.glob("*" + SUFFIX)) if out_dir.is_dir() else []
+    if len(found) != 1:
+        raise SbnError(f"{out_dir} is not an export folder (expected one *{SUFFIX}); "
+                       "run `sbn-mcu export MODEL.pt --out DIR` first")
+    name = found[0].name[:-len(SUFFIX)]
+    for suffix in (".h", ".c"):
+        if not (out_dir / (name + suffix)).is_file():
+            raise SbnError(f"{out_dir / (name + suffix)} is missing; export again")
+    return name, FrozenModel.load(found[0])

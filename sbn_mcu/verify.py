@@ -1,0 +1,80 @@
+"""Verification of an export folder against the numpy reference.
+
+On the host, the whole test split runs through the generated C compiled with
+gcc; in QEMU, golden vectors are compiled into a bare-metal firmware. Every
+integer score must equal the reference's. Torch is not needed.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from . import codegen, data, reference, toolchain
+from .errors import SbnError
+from .export import find_model
+
+
+def _test_split(model, data_dir: Path | None, limit: int | None):
+    dataset = model.meta.get("dataset", "fashion-mnist")
+    pixels, labels = data.load(dataset, "test", data_dir)
+    if limit is not None:
+        pixels, labels = pixels[:limit], labels[:limit]
+    return pixels.reshape(len(pixels), -1), labels
+
+
+def host_scores(out_dir: Path, name: str, pixels: np.ndarray, num_classes: int,
+                extra_flags=()) -> np.ndarray:
+    """Scores of the generated C, compiled with the host gcc, for uint8 inputs (N, INPUT_SIZE)."""
+    with tempfile.TemporaryDirectory(prefix="sbn-host-") as tmp:
+        tmp = Path(tmp)
+        driver = tmp / "host_main.c"
+        driver.write_text(codegen.environment().get_template("host_main.c.j2")
+                          .render(name=name, NAME=name.upper()))
+        exe = toolchain.compile_host([Path(out_dir) / f"{name}.c", driver], tmp / "model",
+                                     include_dirs=[Path(out_dir)], extra_flags=extra_flags)
+        inputs = tmp / "inputs.bin"
+        np.ascontiguousarray(pixels, dtype=np.uint8).tofile(inputs)
+        run = subprocess.run([str(exe), str(inputs)], capture_output=True)
+        if run.returncode != 0:
+            raise SbnError(f"the host build of {name} failed with exit code {run.returncode}: "
+                           f"{run.stderr.decode(errors='replace').strip()[:200]}")
+    scores = np.frombuffer(run.stdout, dtype=np.int32)
+    if scores.size != len(pixels) * num_classes:
+        raise SbnError(f"the host build of {name} wrote {scores.size} scores, expected "
+                       f"{len(pixels) * num_classes}")
+    return scores.reshape(len(pixels), num_classes)
+
+
+def verify_host(out_dir: Path, data_dir: Path | None = None, limit: int | None = None) -> dict:
+    name, model = find_model(out_dir)
+    pixels, labels = _test_split(model, data_dir, limit)
+    expected = reference.run(model, pixels)
+    got = host_scores(out_dir, name, pixels, model.num_classes)
+    bad = np.flatnonzero((got != expected).any(axis=1))
+    return {"target": "host", "n": len(pixels), "mismatches": int(bad.size),
+            "first_mismatches": bad[:10].tolist(),
+            "accuracy": float((reference.predict(got) == labels).mean()),
+            "reference_accuracy": float((reference.predict(expected) == labels).mean())}
+
+
+def verify_qemu(out_dir: Path, core: str = "cortex-m4", vectors: int = 20,
+                data_dir: Path | None = None, timeout_s: float = 300) -> dict:
+    name, model = find_model(out_dir)
+    if vectors < 1:
+        raise SbnError("--vectors must be at least 1")
+    pixels, labels = _test_split(model, data_dir, vectors)
+    expected = reference.run(model, pixels)
+    with tempfile.TemporaryDirectory(prefix="sbn-qemu-") as tmp:
+        result = toolchain.run_golden(core, [Path(out_dir) / f"{name}.c"], [Path(out_dir)], name,
+                                      pixels, expected, Path(tmp), timeout_s=timeout_s)
+    return {"target": f"qemu:{result.core}", "machine": result.machine, "n": result.n,
+            "mismatches": result.mismatches, "passed": result.passed,
+            "accuracy": float((reference.predict(expected) == labels).mean()),
+            "instructions_per_inference": result.instructions_per_inference,
+            "flash_bytes": result.flash_bytes, "ram_bytes": result.ram_bytes,
+            "model_flash_bytes": result.model_flash_bytes, "model_ram_bytes": result.model_ram_bytes,
+            "model_stack_bytes": result.model_stack_bytes}
