@@ -1,0 +1,62 @@
+"""Every kernel path on emulated cores: portable C (M0, M3) and DSP (M4, M7, M33, M55).
+
+Random small architectures with odd widths, strides, padding and pooling are
+exported and their integer scores compared with the reference on each core.
+"""
+
+import zlib
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from sbn_mcu import codegen, freeze, reference, toolchain
+from sbn_mcu.layers import SBActivation, SBConv2d, SBLinear
+
+
+def randomise_norms(model, rng):
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            n = m.num_features
+            m.running_mean.copy_(torch.from_numpy(rng.normal(0, 3, n)))
+            m.running_var.copy_(torch.from_numpy(rng.uniform(0.5, 20, n)))
+            gamma = rng.normal(0, 1, n)
+            gamma[rng.random(n) < 0.15] = 0.0  # constant channels
+            m.weight.data.copy_(torch.from_numpy(gamma))
+            m.bias.data.copy_(torch.from_numpy(rng.normal(0, 1, n)))
+    return model
+
+
+def architectures():
+    torch.manual_seed(1)
+    yield "mlp_odd", (1, 7, 9), nn.Sequential(
+        nn.Flatten(), SBLinear(63, 45), nn.BatchNorm1d(45), SBActivation(),
+        SBLinear(45, 33), nn.BatchNorm1d(33), SBActivation(), SBLinear(33, 5))
+    yield "mlp_wide", (1, 28, 28), nn.Sequential(
+        nn.Flatten(), SBLinear(784, 70), nn.BatchNorm1d(70), SBActivation(), SBLinear(70, 10))
+    yield "cnn_odd", (3, 11, 9), nn.Sequential(
+        SBConv2d(3, 37, 3, stride=1, padding=1), nn.BatchNorm2d(37), SBActivation(), nn.MaxPool2d(2),
+        SBConv2d(37, 9, 5, stride=2, padding=2), nn.BatchNorm2d(9), SBActivation(),
+        nn.Flatten(), SBLinear(9 * 3 * 2, 4))
+
+
+CASES = list(architectures())
+
+
+@pytest.mark.parametrize("core", list(toolchain.CORES))
+@pytest.mark.parametrize("name,shape,model", CASES, ids=[c[0] for c in CASES])
+def test_scores_match_reference_on_core(core, name, shape, model, tmp_path):
+    rng = np.random.default_rng(zlib.crc32(f"{name}-{core}".encode()))
+    frozen = freeze.freeze(randomise_norms(model, rng), shape)
+    files = codegen.render(frozen, "net")
+    for file, text in files.items():
+        (tmp_path / file).write_text(text)
+    pixels = rng.integers(0, 256, (6, frozen.input_size), dtype=np.uint8)
+    pixels[0] = 0  # extremes: all -255 and all +255 inputs
+    pixels[1] = 255
+    expected = reference.run(frozen, pixels)
+    result = toolchain.run_golden(core, [tmp_path / "net.c"], [tmp_path], "net", pixels, expected,
+                                  tmp_path / "build")
+    assert result.mismatches == 0, result.log
+    assert all(result.passed)
