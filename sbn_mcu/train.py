@@ -133,6 +133,7 @@ def plot_curves(metrics: list[dict], path: Path) -> None:
     acc_ax.plot(epochs, [100 * m["soft_accuracy"] for m in metrics], "o-", label="soft (tanh)")
     acc_ax.plot(epochs, [100 * m["hard_accuracy"] for m in metrics], "s-", label="hard (binary, exported)")
     acc_ax.set_xlabel("epoch")
+    acc_ax.set_xlim(0.5, max(epochs) + 0.5)
     acc_ax.set_ylabel("test accuracy (%)")
     acc_ax.grid(alpha=0.3)
     v_ax = acc_ax.twinx()
@@ -148,9 +149,14 @@ def plot_curves(metrics: list[dict], path: Path) -> None:
     os.replace(tmp, path)
 
 
-def train(config: TrainConfig, out_dir: Path, progress: bool = True) -> tuple[nn.Module, list[dict]]:
-    """Train, evaluate soft and hard every epoch, and write the run folder."""
-    if config.arch not in models.ARCHITECTURES:
+def train(config: TrainConfig, out_dir: Path, progress: bool = True,
+          model: nn.Sequential | None = None) -> tuple[nn.Module, list[dict]]:
+    """Train, evaluate soft and hard every epoch, and write the run folder.
+
+    ``model`` is any ``nn.Sequential`` of sbn-mcu layers taking 1x28x28
+    images; without it, ``config.arch`` names one.
+    """
+    if model is None and config.arch not in models.ARCHITECTURES:
         raise SbnError(f"unknown architecture {config.arch!r}; choose one of {', '.join(models.ARCHITECTURES)}")
     if config.device == "cuda" and not torch.cuda.is_available():
         raise SbnError("--device cuda was asked for but no CUDA GPU is available; use --device cpu")
@@ -169,7 +175,7 @@ def train(config: TrainConfig, out_dir: Path, progress: bool = True) -> tuple[nn
         raise SbnError(f"cannot create run folder {out_dir}: {err.strerror}") from None
 
     device = torch.device(config.device)
-    model = models.ARCHITECTURES[config.arch]().to(device)
+    model = (model if model is not None else models.ARCHITECTURES[config.arch]()).to(device)
     steps_per_epoch = -(-len(train_x) // config.batch_size)
     total = steps_per_epoch * config.epochs
     sharpening = Sharpening(config.v_start, config.v_end, total, config.v_shape)
