@@ -1,0 +1,49 @@
+"""The summary's flash and RAM agree with what arm-none-eabi-size measures.
+
+Documented tolerance: the summary counts weights, thresholds and activation
+buffers. The compiled model adds small constant tables (the 64-byte nibble
+mask table of the first dense layer) and 44 bytes of geometry per
+convolution; RAM (.bss) must match exactly.
+"""
+
+import subprocess
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from sbn_mcu import codegen, freeze, models, summary, toolchain
+
+
+def sections(obj):
+    out = subprocess.run([toolchain.require("arm-none-eabi-size"), "-A", str(obj)],
+                         capture_output=True, text=True, check=True).stdout
+    sizes = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0].startswith("."):
+            sizes[parts[0]] = sizes.get(parts[0], 0) + int(parts[1])
+    return sizes
+
+
+@pytest.mark.parametrize("arch", ["mlp", "cnn"])
+def test_summary_matches_arm_size(arch, tmp_path):
+    torch.manual_seed(0)
+    frozen = freeze.freeze(models.ARCHITECTURES[arch](), (1, 28, 28))
+    plan = codegen.plan(frozen)
+    report = summary.summarise(plan)
+    for file, text in codegen.render(frozen, "net").items():
+        (tmp_path / file).write_text(text)
+    obj = tmp_path / "net.o"
+    subprocess.run([toolchain.require("arm-none-eabi-gcc"), "-mcpu=cortex-m4", "-mthumb", "-O2", "-std=c99",
+                    "-fdata-sections", "-c", str(tmp_path / "net.c"), "-o", str(obj)], check=True)
+    size = sections(obj)
+    rodata = sum(v for k, v in size.items() if k.startswith(".rodata"))
+    bss = sum(v for k, v in size.items() if k.startswith(".bss"))
+    convs = sum(1 for s in plan.steps if s.conv)
+    tables = 64 if plan.steps[0].kernel == "dense_u8.c" else 0
+    assert bss == report["total"]["ram_bytes"]
+    assert 0 <= rodata - report["total"]["flash_bytes"] <= tables + 44 * convs
+    assert report["total"]["flash_bytes"] == sum(r["flash_bytes"] for r in report["layers"])
+    assert report["total"]["binary_macs"] + report["total"]["integer_macs"] == sum(s.macs for s in plan.steps)
