@@ -54,6 +54,7 @@ class Step:
     src: int = 0
     dst: int = 0
     macs: int = 0
+    scratch: int = 0  # words of per-position scratch a convolution needs
     integer_input: bool = False
     weight_bits: int = 0
 
@@ -62,14 +63,14 @@ class Step:
 class Plan:
     steps: list[Step]
     buffers: list[int]  # words per ping-pong buffer
-    patch_pairs: int
+    scratch_words: int
     input_shape: tuple
     num_classes: int
     kernels: list[str] = field(default_factory=list)
 
     @property
     def ram_bytes(self) -> int:
-        return 4 * (sum(self.buffers) + self.patch_pairs)
+        return 4 * (sum(self.buffers) + self.scratch_words)
 
 
 def _binary_layout(shape: tuple) -> tuple[int, int]:
@@ -116,14 +117,12 @@ def plan(model: frozen.FrozenModel) -> Plan:
                         "pool": pool.kernel_size if pool else 1, "pool_stride": pool.stride if pool else 1,
                         "out_h": out_shape[1], "out_w": out_shape[2]}
             if first:
-                taps = w.reshape(w.shape[0], -1).astype(np.int64)
-                taps = np.pad(taps, ((0, 0), (0, taps.shape[1] % 2)))
-                packed = ((taps[:, 0::2] & 0xFFFF) | ((taps[:, 1::2] & 0xFFFF) << 16)).astype(np.uint32)
-                kernel = "conv_u8.c"
+                packed = _byte_masks(w)
+                kernel, scratch = "conv_u8.c", 2 * packed.shape[1]  # patch and its valid lanes
             else:
                 packed = pack(w.reshape(w.shape[0], c, k * k).transpose(0, 2, 1))
-                kernel = "conv_bits.c"
-            extra = {"conv": geometry}
+                kernel, scratch = "conv_bits.c", packed.shape[1]  # the gathered input row
+            extra = {"conv": geometry, "scratch": scratch}
             title = (f"conv {k}x{k}/{layer.stride} pad {layer.padding}, {c} -> {w.shape[0]} channels"
                      + (f", max pool {pool.kernel_size}/{pool.stride}" if pool else ""))
             macs = conv_h * conv_w * w[0].size * w.shape[0]
@@ -142,13 +141,29 @@ def plan(model: frozen.FrozenModel) -> Plan:
     for step in steps:
         step.src, step.dst = (step.index + 1) % 2, step.index % 2
         buffers[step.dst] = max(buffers[step.dst], step.out_words)
-    patch_pairs = next(((s.conv["in_c"] * s.conv["k"] ** 2 + 1) // 2 for s in steps
-                        if s.kernel == "conv_u8.c"), 0)
+    scratch_words = max((s.scratch for s in steps), default=0)  # one layer runs at a time
     kernels = sorted({s.kernel for s in steps})
     if any(s.conv for s in steps):
         kernels.insert(0, "conv.h")
-    return Plan(steps, [b for b in buffers if b], patch_pairs, tuple(model.input_shape),
+    return Plan(steps, [b for b in buffers if b], scratch_words, tuple(model.input_shape),
                 model.num_classes, kernels)
+
+
+def _byte_masks(weights: np.ndarray) -> np.ndarray:
+    """First-convolution weights as byte masks (255 for +1, 0 for -1).
+
+    Per output channel: for each input channel and kernel row, ``(k + 3) // 4``
+    little-endian words with one byte lane per kernel column; lanes past the
+    kernel width are 0.
+
+    >>> _byte_masks(np.array([[[[1, -1, 1]]]])).tolist()
+    [[16711935]]
+    """
+    out_c, in_c, k, _ = weights.shape
+    lanes = np.zeros((out_c, in_c, k, 4 * ((k + 3) // 4)), dtype=np.uint32)
+    lanes[..., :k] = np.where(weights > 0, 255, 0)
+    lanes = lanes.reshape(out_c, -1, 4)
+    return (lanes[..., 0] | lanes[..., 1] << 8 | lanes[..., 2] << 16 | lanes[..., 3] << 24).astype(np.uint32)
 
 
 def _c_words(values, per_line: int = 6) -> str:
@@ -190,7 +205,7 @@ def render(model: frozen.FrozenModel, name: str) -> dict[str, str]:
         "summary_line": f"Constants: {flash} bytes of flash. Activations: {the_plan.ram_bytes} bytes of RAM.",
         "input_size": math.prod(shape), "input_layout": layout, "num_classes": the_plan.num_classes,
         "ram_bytes": the_plan.ram_bytes, "steps": the_plan.steps, "buffers": the_plan.buffers,
-        "patch_pairs": the_plan.patch_pairs, "kernels": [k for k in the_plan.kernels],
+        "scratch_words": the_plan.scratch_words, "kernels": [k for k in the_plan.kernels],
     }
     env = environment()
     return {f"{name}.h": env.get_template("model.h.j2").render(context),

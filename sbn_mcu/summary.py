@@ -21,7 +21,7 @@ def summarise(plan: Plan) -> dict:
         })
     total = {key: sum(r[key] for r in rows) for key in
              ("parameters", "weight_bits", "flash_bytes", "binary_macs", "integer_macs")}
-    # ping-pong buffers (and the first convolution's patch) are the real RAM
+    # ping-pong buffers and the convolution scratch row are the real RAM
     total["ram_bytes"] = plan.ram_bytes
     return {"layers": rows, "total": total}
 

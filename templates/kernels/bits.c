@@ -2,6 +2,12 @@
  * is a libgcc call there, so count bits in SWAR byte lanes and sum the lanes
  * once per row: with usada8 on cores with the DSP extension (v7E-M, v8-M
  * Main with DSP), with two SWAR steps elsewhere. */
+#if defined(__GNUC__)
+#define SBN_NOINLINE __attribute__((noinline)) /* keeps hot loops' registers free */
+#else
+#define SBN_NOINLINE
+#endif
+
 #if defined(__ARM_FEATURE_DSP)
 #define SBN_DSP 1
 /* acc + sum over the four bytes of |a - b| */
@@ -34,21 +40,32 @@ static inline uint32_t sbn_bytesum(uint32_t x)
 #endif
 }
 
-/* Number of differing bits between a and b over n words. Byte lanes hold at
- * most 8 per word, so they take 31 words before they must be summed. */
-static uint32_t sbn_mismatches(const uint32_t *a, const uint32_t *b, uint32_t n)
+/* Number of differing bits between a and b over n words. Three words are
+ * counted in 4-bit lanes (at most 12 each) before widening to byte lanes,
+ * which take nine such triples (at most 216) before they are summed. */
+SBN_NOINLINE static uint32_t sbn_mismatches(const uint32_t *a, const uint32_t *b, uint32_t n)
 {
-    uint32_t total = 0u;
-    while (n > 0u) {
-        uint32_t chunk = n < 31u ? n : 31u;
-        uint32_t lanes = 0u;
-        n -= chunk;
-        while (chunk-- > 0u) {
-            lanes += sbn_bytecount(*a++ ^ *b++);
+    uint32_t total = 0u, bytes = 0u, triples = 0u;
+    for (; n >= 3u; n -= 3u, a += 3, b += 3) {
+        uint32_t x = a[0] ^ b[0], y = a[1] ^ b[1], z = a[2] ^ b[2];
+        x -= (x >> 1) & 0x55555555u;
+        y -= (y >> 1) & 0x55555555u;
+        z -= (z >> 1) & 0x55555555u;
+        x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
+        y = (y & 0x33333333u) + ((y >> 2) & 0x33333333u);
+        z = (z & 0x33333333u) + ((z >> 2) & 0x33333333u);
+        x += y + z;
+        bytes += (x & 0x0F0F0F0Fu) + ((x >> 4) & 0x0F0F0F0Fu);
+        if (++triples == 9u) {
+            total += sbn_bytesum(bytes);
+            bytes = 0u;
+            triples = 0u;
         }
-        total += sbn_bytesum(lanes);
     }
-    return total;
+    for (; n > 0u; n--) {
+        bytes += sbn_bytecount(*a++ ^ *b++); /* at most 2 more words: 216 + 16 fits */
+    }
+    return total + sbn_bytesum(bytes);
 }
 
 /* Store one output bit; words are cleared by the caller. */

@@ -1,57 +1,68 @@
 /* Convolution on raw uint8 input (C, H, W) with fused threshold, packing and
- * max pooling. Each conv position gathers its patch of q = 2p - 255 once, 0
- * for padding (exactly torch's zero padding); then every output channel is
- * one dot product with its ±1 weights. Patch and weights hold two int16
- * values per word (first in the low half), so SMLAD takes two taps at a time
- * on cores with the DSP extension. */
-static inline int32_t sbn_s16(uint32_t half)
+ * max pooling. As in the dense uint8 kernel, a ±1 weight is a byte mask m
+ * (255 or 0) and acc = 255 * n - 2 * sum(p ^ m) over the n taps inside the
+ * input. The weights are stored as byte masks, one row of kw = (k + 3) / 4
+ * words per input channel and kernel row (lanes past k are 0). Each conv
+ * position gathers its pixels into the same layout once; a tap outside the
+ * input takes the weight's own byte per channel, so it adds nothing, exactly
+ * like torch's zero padding. usada8 sums four |p - m| = p ^ m at a time on
+ * cores with the DSP extension. */
+static inline uint32_t sbn_xor_sum4(uint32_t p, uint32_t m, uint32_t acc)
 {
-    return (int32_t)(half & 0xFFFFu) - (int32_t)((half & 0x8000u) << 1);
+#if SBN_DSP
+    return sbn_usada8(p, m, acc);
+#else
+    return acc + sbn_bytesum(p ^ m);
+#endif
 }
 
 static void sbn_conv_u8(const uint8_t *in, const uint32_t *w, const sbn_conv *g,
-                        const int32_t *thr, uint32_t *out, uint32_t *patch, uint32_t pairs)
+                        const int32_t *thr, uint32_t *out, uint32_t *scratch)
 {
+    const uint32_t kw = (g->k + 3u) >> 2, row_words = g->in_c * g->k * kw;
     const uint32_t out_words = (g->out_c + 31u) >> 5;
-    uint32_t py, px, dy, dx, o, c, ky, kx, i;
+    uint32_t *patch = scratch, *inside = scratch + row_words; /* inside: 0xFF per valid lane */
+    uint32_t py, px, d, r, l, o;
     for (py = 0u; py < g->out_h; py++) {
         for (px = 0u; px < g->out_w; px++) {
             uint32_t *dst = out + (py * g->out_w + px) * out_words;
-            for (i = 0u; i < out_words; i++) {
-                dst[i] = 0u;
-            }
-            for (dy = 0u; dy < g->pool; dy++) {
-                for (dx = 0u; dx < g->pool; dx++) {
-                    int32_t iy = (int32_t)((py * g->pool_stride + dy) * g->stride) - (int32_t)g->pad;
-                    int32_t ix = (int32_t)((px * g->pool_stride + dx) * g->stride) - (int32_t)g->pad;
-                    const uint32_t *wo = w;
-                    uint32_t tap = 0u;
-                    for (i = 0u; i < pairs; i++) {
-                        patch[i] = 0u;
-                    }
-                    for (c = 0u; c < g->in_c; c++) {
-                        for (ky = 0u; ky < g->k; ky++) {
-                            int32_t y = iy + (int32_t)ky;
-                            for (kx = 0u; kx < g->k; kx++, tap++) {
-                                int32_t x = ix + (int32_t)kx;
-                                if (y >= 0 && y < (int32_t)g->in_h && x >= 0 && x < (int32_t)g->in_w) {
-                                    uint32_t p = in[(c * g->in_h + (uint32_t)y) * g->in_w + (uint32_t)x];
-                                    patch[tap >> 1] |= ((2u * p - 255u) & 0xFFFFu) << ((tap & 1u) << 4);
-                                }
-                            }
+            for (d = 0u; d < g->pool * g->pool; d++) {
+                int32_t iy = (int32_t)((py * g->pool_stride + d / g->pool) * g->stride) - (int32_t)g->pad;
+                int32_t ix = (int32_t)((px * g->pool_stride + d % g->pool) * g->stride) - (int32_t)g->pad;
+                uint32_t n = 0u, word = 0u;
+                for (r = 0u; r < row_words; r++) {
+                    uint32_t c = r / (g->k * kw), ky = (r / kw) % g->k, kx0 = (r % kw) * 4u;
+                    int32_t y = iy + (int32_t)ky;
+                    uint32_t p = 0u, v = 0u;
+                    for (l = 0u; l < 4u && kx0 + l < g->k; l++) {
+                        int32_t x = ix + (int32_t)(kx0 + l);
+                        if (y >= 0 && y < (int32_t)g->in_h && x >= 0 && x < (int32_t)g->in_w) {
+                            p |= (uint32_t)in[(c * g->in_h + (uint32_t)y) * g->in_w + (uint32_t)x] << (8u * l);
+                            v |= 0xFFu << (8u * l);
+                            n++;
                         }
                     }
-                    for (o = 0u; o < g->out_c; o++, wo += pairs) {
-                        int32_t acc = 0;
-                        for (i = 0u; i < pairs; i++) {
-#if SBN_DSP
-                            __asm__("smlad %0, %1, %2, %3" : "=r"(acc) : "r"(patch[i]), "r"(wo[i]), "r"(acc));
-#else
-                            acc += sbn_s16(patch[i]) * sbn_s16(wo[i])
-                                 + sbn_s16(patch[i] >> 16) * sbn_s16(wo[i] >> 16);
-#endif
+                    patch[r] = p;
+                    inside[r] = v;
+                }
+                for (o = 0u; o < g->out_c; o++) {
+                    const uint32_t *wo = w + o * row_words;
+                    uint32_t sum = 0u;
+                    int32_t acc;
+                    if (n == g->in_c * g->k * g->k) {
+                        for (r = 0u; r < row_words; r++) {
+                            sum = sbn_xor_sum4(patch[r], wo[r], sum);
                         }
-                        sbn_set_bit(dst, o, (uint32_t)(acc >= thr[o]));
+                    } else {
+                        for (r = 0u; r < row_words; r++) {
+                            sum = sbn_xor_sum4((patch[r] & inside[r]) | (wo[r] & ~inside[r]), wo[r], sum);
+                        }
+                    }
+                    acc = (int32_t)(255u * n) - 2 * (int32_t)sum;
+                    word |= (uint32_t)(acc >= thr[o]) << (o & 31u);
+                    if ((o & 31u) == 31u || o + 1u == g->out_c) {
+                        sbn_store_bits(dst + (o >> 5), word, d == 0u);
+                        word = 0u;
                     }
                 }
             }
