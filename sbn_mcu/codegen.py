@@ -121,7 +121,7 @@ def plan(model: frozen.FrozenModel) -> Plan:
                 kernel, scratch = "conv_u8.c", 2 * packed.shape[1]  # patch and its valid lanes
             else:
                 packed = pack(w.reshape(w.shape[0], c, k * k).transpose(0, 2, 1))
-                kernel, scratch = "conv_bits.c", packed.shape[1]  # the gathered input row
+                kernel, scratch = "conv_bits.c", packed.shape[1] + k * k  # input row, outside taps
             extra = {"conv": geometry, "scratch": scratch}
             title = (f"conv {k}x{k}/{layer.stride} pad {layer.padding}, {c} -> {w.shape[0]} channels"
                      + (f", max pool {pool.kernel_size}/{pool.stride}" if pool else ""))
@@ -156,8 +156,8 @@ def _byte_masks(weights: np.ndarray) -> np.ndarray:
     little-endian words with one byte lane per kernel column; lanes past the
     kernel width are 0.
 
-    >>> _byte_masks(np.array([[[[1, -1, 1]]]])).tolist()
-    [[16711935]]
+    >>> _byte_masks(np.array([[[[1, -1], [-1, 1]]]])).tolist()
+    [[255, 65280]]
     """
     out_c, in_c, k, _ = weights.shape
     lanes = np.zeros((out_c, in_c, k, 4 * ((k + 3) // 4)), dtype=np.uint32)

@@ -35,8 +35,10 @@ def fold_threshold(mean, var, eps, gamma, beta, scale: float, bound: int):
     for name, a in (("mean", mean), ("var", var), ("weight", gamma), ("bias", beta)):
         if not np.all(np.isfinite(a)):
             raise SbnError(f"batch norm {name} contains NaN or Inf; the checkpoint is not usable")
+    if not (np.isfinite(eps) and np.all(var + eps > 0)):
+        raise SbnError("batch norm variance + eps is not positive; the checkpoint is not usable")
     sigma = np.sqrt(var + eps)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         tau = scale * (mean - beta * sigma / gamma)
     up = np.ceil(np.clip(tau, -bound - 1, bound + 1))
     down = np.floor(np.clip(tau, -bound - 1, bound + 1))

@@ -30,14 +30,16 @@ class Sharpening:
     def __post_init__(self) -> None:
         if self.shape not in SHAPES:
             raise ValueError(f"unknown schedule shape {self.shape!r}; choose one of {', '.join(SHAPES)}")
-        if self.start <= 0 or self.end <= 0:
-            raise ValueError("sharpness start and end must be positive")
+        if not (0 < self.start < math.inf and 0 < self.end < math.inf):
+            raise ValueError("sharpness start and end must be positive and finite")
         if self.steps < 1:
             raise ValueError("the schedule needs at least one step")
 
     @property
     def value(self) -> float:
         t = min(self.step_count / self.steps, 1.0)
+        if t == 1.0:
+            return self.end
         if self.shape == "linear":
             return self.start + (self.end - self.start) * t
         return math.exp(math.log(self.start) + (math.log(self.end) - math.log(self.start)) * t)

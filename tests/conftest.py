@@ -1,0 +1,78 @@
+"""Shared helpers for the layer, packing, freeze and random-architecture tests.
+
+Models get their weights and batch-norm statistics from a numpy generator, so
+a test is reproducible from its seed alone. Torch's float64 hard mode is the
+oracle on the torch side, the numpy reference on the integer side. Torch is
+imported inside the helpers, so tests that do not use them need no torch.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from sbn_mcu import codegen, verify
+
+
+def randomize(model, rng: np.random.Generator, input_spread: float = 0.58):
+    """Random weights (some exactly 0 or -0.0) and batch-norm statistics.
+
+    Batch-norm statistics are scaled to the fan-in of the layer before them so
+    that channels are neither all +1 nor all -1; about a fifth of the gammas
+    are exactly 0 and about half are negative; beta takes both signs.
+    ``input_spread`` is the standard deviation of the first layer's inputs
+    (uniform bytes mapped to [-1, 1] have about 0.58).
+    """
+    import torch
+    from torch import nn
+
+    from sbn_mcu.layers import SBConv2d, SBLinear
+
+    fan_in, first = 1, True
+    for m in model.modules():
+        if isinstance(m, (SBLinear, SBConv2d)):
+            w = rng.normal(size=tuple(m.weight.shape))
+            w[rng.random(w.shape) < 0.05] = 0.0
+            w[rng.random(w.shape) < 0.05] = -0.0
+            m.weight.data = torch.from_numpy(w).to(m.weight.dtype)
+            fan_in = int(np.prod(m.weight.shape[1:])) * (input_spread ** 2 if first else 1.0)
+            first = False
+        elif isinstance(m, nn.modules.batchnorm._BatchNorm):
+            n = m.num_features
+            std = float(np.sqrt(max(fan_in, 1e-3)))
+            gamma = rng.normal(size=n) * rng.choice([0.1, 1.0, 10.0], size=n)
+            gamma[rng.random(n) < 0.2] = 0.0
+            m.running_mean.copy_(torch.from_numpy(rng.normal(scale=0.7 * std, size=n)))
+            m.running_var.copy_(torch.from_numpy(std ** 2 * rng.uniform(0.05, 3.0, size=n)))
+            if m.affine:
+                m.weight.data = torch.from_numpy(gamma).to(m.weight.dtype)
+                m.bias.data = torch.from_numpy(rng.normal(size=n)).to(m.bias.dtype)
+    return model.eval()
+
+
+def torch_scores(model, pixels: np.ndarray) -> np.ndarray:
+    """Class scores of the float64 hard-mode network for uint8 ``pixels`` (N, *input_shape)."""
+    import torch
+
+    from sbn_mcu.layers import hard_copy
+
+    hard = hard_copy(model)
+    with torch.no_grad():
+        return hard(torch.from_numpy(np.asarray(pixels)).double() / 127.5 - 1).numpy()
+
+
+def as_int_scores(scores: np.ndarray) -> np.ndarray:
+    """Float scores that must be integers, as int64 (fails if any is not integral)."""
+    assert np.all(np.isfinite(scores)) and np.array_equal(scores, np.round(scores)), scores
+    return scores.astype(np.int64)
+
+
+def host_scores(frozen_model, pixels: np.ndarray, extra_flags=(), name: str = "net") -> np.ndarray:
+    """Render the C for ``frozen_model``, compile it with gcc and run it on ``pixels``."""
+    with tempfile.TemporaryDirectory(prefix="sbn-test-") as tmp:
+        for fname, text in codegen.render(frozen_model, name).items():
+            (Path(tmp) / fname).write_text(text)
+        return verify.host_scores(Path(tmp), name, np.asarray(pixels).reshape(len(pixels), -1),
+                                  frozen_model.num_classes, extra_flags=extra_flags)

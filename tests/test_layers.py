@@ -1,0 +1,240 @@
+"""Tests for sbn_mcu.layers, sbn_mcu.schedule and the describe/build round trip of sbn_mcu.models."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from conftest import randomize
+from sbn_mcu import models
+from sbn_mcu.errors import SbnError
+from sbn_mcu.layers import (SBActivation, SBConv2d, SBLinear, Scores, binarize, hard_copy, set_hard,
+                            set_sharpness)
+from sbn_mcu.schedule import Sharpening
+
+
+def values(schedule: Sharpening, n: int) -> list[float]:
+    """The value before each of ``n`` steps."""
+    out = []
+    for _ in range(n):
+        out.append(schedule.value)
+        schedule.step()
+    return out
+
+
+# --------------------------------------------------------------------------
+# Sharpening schedule
+
+
+@pytest.mark.parametrize("shape", ["exponential", "linear"])
+@pytest.mark.parametrize("start, end, steps", [(1.0, 1000.0, 7), (0.5, 3.0, 1), (2.0, 2.0, 4),
+                                               (50.0, 0.25, 9), (1.0, 100.0, 250)])
+def test_schedule_starts_at_start_and_holds_end(shape, start, end, steps):
+    s = Sharpening(start, end, steps, shape)
+    assert s.value == pytest.approx(start, rel=1e-12)
+    seq = values(s, steps + 6)
+    assert seq[0] == pytest.approx(start, rel=1e-12)
+    for v in seq[steps:]:
+        assert v == pytest.approx(end, rel=1e-12)
+    # monotone towards the end value before it is reached
+    diffs = np.diff(seq[:steps + 1])
+    assert np.all(diffs * np.sign(end - start) >= -1e-12 * max(start, end))
+
+
+@pytest.mark.parametrize("start, end, steps", [(1.0, 1000.0, 7), (0.1, 50.0, 30), (40.0, 2.0, 5)])
+def test_exponential_schedule_is_geometric(start, end, steps):
+    seq = np.array(values(Sharpening(start, end, steps, "exponential"), steps + 1))
+    ratios = seq[1:] / seq[:-1]
+    expected = (end / start) ** (1.0 / steps)
+    np.testing.assert_allclose(ratios, expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize("start, end, steps", [(1.0, 1000.0, 7), (0.1, 50.0, 30), (40.0, 2.0, 5)])
+def test_linear_schedule_has_constant_differences(start, end, steps):
+    seq = np.array(values(Sharpening(start, end, steps, "linear"), steps + 1))
+    np.testing.assert_allclose(np.diff(seq), (end - start) / steps, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(start=0.0, end=10.0, steps=5), dict(start=-1.0, end=10.0, steps=5),
+    dict(start=1.0, end=0.0, steps=5), dict(start=1.0, end=-3.0, steps=5),
+    dict(start=1.0, end=10.0, steps=0), dict(start=1.0, end=10.0, steps=-2),
+    dict(start=1.0, end=10.0, steps=5, shape="cosine"), dict(start=1.0, end=10.0, steps=5, shape=""),
+    dict(start=0.0, end=10.0, steps=5, shape="linear"),
+])
+def test_schedule_rejects_invalid_arguments(kwargs):
+    with pytest.raises(ValueError):
+        Sharpening(**kwargs)
+
+
+# --------------------------------------------------------------------------
+# binarize
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_binarize_hard_is_sign_with_sign_zero_plus_one(dtype):
+    x = torch.tensor([-3.0, -1e-30, -0.0, 0.0, 1e-30, 2.5, float("inf"), float("-inf")], dtype=dtype)
+    got = binarize(x, torch.tensor(5.0), hard=True)
+    assert got.dtype == dtype
+    assert got.tolist() == [-1.0, -1.0, 1.0, 1.0, 1.0, 1.0, 1.0, -1.0]
+
+
+def test_binarize_hard_matches_elementwise_rule_on_random_values():
+    x = torch.randn(1000, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    x[::7] = 0.0
+    got = binarize(x, torch.tensor(1.0), hard=True)
+    expected = [1.0 if v >= 0 else -1.0 for v in x.tolist()]
+    assert got.tolist() == expected
+
+
+@pytest.mark.parametrize("v", [0.5, 1.0, 7.0, 300.0])
+def test_binarize_soft_is_tanh_of_v_x(v):
+    x = torch.linspace(-3, 3, 101, dtype=torch.float64)
+    got = binarize(x, torch.tensor(v, dtype=torch.float64), hard=False)
+    expected = torch.tensor([math.tanh(v * t) for t in x.tolist()], dtype=torch.float64)
+    torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-15)
+
+
+def sign(t: torch.Tensor) -> torch.Tensor:
+    return torch.where(t >= 0, torch.ones_like(t), -torch.ones_like(t))
+
+
+# --------------------------------------------------------------------------
+# Layers in hard and soft mode
+
+
+def test_sblinear_hard_mode_is_linear_with_sign_weights():
+    g = torch.Generator().manual_seed(1)
+    layer = SBLinear(37, 11)
+    layer.weight.data = torch.randn(11, 37, generator=g)
+    layer.weight.data[0, :5] = 0.0
+    x = torch.randn(6, 37, generator=g)
+    set_hard(layer, True)
+    assert torch.equal(layer(x), F.linear(x, sign(layer.weight)))
+    set_hard(layer, False)
+    torch.testing.assert_close(layer(x), F.linear(x, torch.tanh(layer.v * layer.weight)))
+
+
+@pytest.mark.parametrize("k, stride, padding", [(1, 1, 0), (3, 1, 1), (3, 2, 2), (5, 2, 0), (5, 1, 2)])
+def test_sbconv2d_hard_mode_is_conv_with_sign_weights(k, stride, padding):
+    g = torch.Generator().manual_seed(k * 100 + stride * 10 + padding)
+    layer = SBConv2d(3, 5, k, stride=stride, padding=padding)
+    layer.weight.data = torch.randn(5, 3, k, k, generator=g)
+    layer.weight.data[1, 0] = 0.0
+    x = torch.randn(2, 3, 9, 11, generator=g)
+    set_hard(layer, True)
+    expected = F.conv2d(x, sign(layer.weight), stride=stride, padding=padding)
+    assert torch.equal(layer(x), expected)
+    set_hard(layer, False)
+    torch.testing.assert_close(layer(x), F.conv2d(x, torch.tanh(layer.v * layer.weight),
+                                                  stride=stride, padding=padding))
+
+
+def test_sbactivation_hard_and_soft():
+    act = SBActivation()
+    act.v.fill_(3.0)
+    x = torch.tensor([[-2.0, -0.0, 0.0, 0.25]])
+    set_hard(act, True)
+    assert act(x).tolist() == [[-1.0, 1.0, 1.0, 1.0]]
+    set_hard(act, False)
+    torch.testing.assert_close(act(x), torch.tanh(3.0 * x))
+
+
+def test_scores_is_identity_in_hard_mode_and_scales_in_soft_mode():
+    s = Scores()
+    s.log_scale.data.fill_(0.7)
+    x = torch.randn(4, 10, generator=torch.Generator().manual_seed(2))
+    set_hard(s, True)
+    assert torch.equal(s(x), x)
+    set_hard(s, False)
+    torch.testing.assert_close(s(x), x * math.exp(0.7))
+
+
+def test_hard_copy_computes_sign_network_in_float64_and_leaves_original_alone():
+    rng = np.random.default_rng(3)
+    model = randomize(models.mlp((20, 16, 12, 5)), rng)
+    copy = hard_copy(model)
+    assert all(p.dtype == torch.float64 for p in copy.parameters())
+    assert not copy.training
+    assert all(m.hard for m in copy.modules() if hasattr(m, "hard"))
+    assert all(not m.hard for m in model.modules() if hasattr(m, "hard"))
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+
+    # A hand-written float64 sign network with the same weights and batch norm.
+    x = torch.from_numpy(rng.uniform(-1, 1, size=(8, 20)))
+    lin1, bn1, lin2, bn2, lin3 = model[1], model[2], model[4], model[5], model[7]
+
+    def bn(y, m):
+        return F.batch_norm(y, m.running_mean.double(), m.running_var.double(), m.weight.double(),
+                            m.bias.double(), False, 0.0, m.eps)
+
+    h = sign(bn(F.linear(x, sign(lin1.weight.double())), bn1))
+    h = sign(bn(F.linear(h, sign(lin2.weight.double())), bn2))
+    expected = F.linear(h, sign(lin3.weight.double()))
+    with torch.no_grad():
+        assert torch.equal(copy(x), expected)
+
+
+def test_set_hard_reaches_nested_modules_and_returns_model():
+    model = nn.Sequential(nn.Sequential(SBLinear(3, 2), SBActivation()), Scores())
+    assert set_hard(model, True) is model
+    assert all(m.hard for m in model.modules() if hasattr(m, "hard"))
+    set_hard(model, False)
+    assert not any(m.hard for m in model.modules() if hasattr(m, "hard"))
+
+
+def test_set_sharpness_sets_every_layer():
+    model = models.cnn(1, 8, 3)
+    set_sharpness(model, 42.5)
+    vs = [float(m.v) for m in model.modules() if hasattr(m, "v")]
+    assert len(vs) == 5 and all(v == 42.5 for v in vs)
+
+
+# --------------------------------------------------------------------------
+# describe / build
+
+
+@pytest.mark.parametrize("make, shape", [
+    (lambda: models.mlp((30, 17, 9, 4)), (30,)),
+    (lambda: models.mlp(), (1, 28, 28)),
+    (lambda: models.cnn(2, 12, 7), (2, 12, 12)),
+    (lambda: models.cnn(), (1, 28, 28)),
+])
+def test_describe_build_round_trip(make, shape):
+    rng = np.random.default_rng(4)
+    model = randomize(make(), rng)
+    for m in model.modules():
+        if isinstance(m, Scores):
+            m.log_scale.data.fill_(0.3)
+    description = json.loads(json.dumps(models.describe(model)))  # what a checkpoint stores
+    rebuilt = models.build(description)
+    assert list(rebuilt.state_dict()) == list(model.state_dict())
+    assert [type(m) for m in rebuilt] == [type(m) for m in model]
+    rebuilt.load_state_dict(model.state_dict())
+    rebuilt.eval()
+    x = torch.from_numpy(rng.uniform(-1, 1, size=(3,) + shape)).float()
+    with torch.no_grad():
+        torch.testing.assert_close(rebuilt(x), model(x), rtol=0, atol=0)
+        assert torch.equal(hard_copy(rebuilt)(x.double()), hard_copy(model)(x.double()))
+    assert models.describe(rebuilt) == description
+
+
+def test_describe_refuses_unsupported_layers():
+    with pytest.raises(SbnError, match="ReLU"):
+        models.describe(nn.Sequential(SBLinear(3, 2), nn.ReLU()))
+
+
+@pytest.mark.parametrize("description", [
+    [{"type": "nonsense"}],
+    [{"type": "linear", "in_features": 3}],
+    [{"kind": "linear"}],
+])
+def test_build_refuses_malformed_descriptions(description):
+    with pytest.raises(SbnError):
+        models.build(description)

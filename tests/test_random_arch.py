@@ -1,0 +1,126 @@
+"""Random architectures through the whole chain: torch hard mode, freeze, the
+numpy reference and the generated C compiled with the host gcc.
+
+Each example compiles once and runs a batch of inputs, so the number of
+examples is kept small; the draws are derandomized, so CI sees the same ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from torch import nn
+
+from conftest import as_int_scores, host_scores, randomize, torch_scores
+from sbn_mcu import reference
+from sbn_mcu.freeze import freeze
+from sbn_mcu.layers import SBActivation, SBConv2d, SBLinear, Scores
+
+CHAIN = settings(max_examples=20, deadline=None, derandomize=True, database=None,
+                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+N_INPUTS = 20
+
+
+def random_pixels(rng: np.random.Generator, shape: tuple) -> np.ndarray:
+    """Random bytes plus the extremes (all 0, all 255) and a 0/255 checkerboard."""
+    pixels = rng.integers(0, 256, size=(N_INPUTS,) + shape, dtype=np.uint8)
+    pixels[0] = 0
+    pixels[1] = 255
+    pixels[2] = (np.indices(shape).sum(axis=0) % 2 * 255).astype(np.uint8)
+    return pixels
+
+
+def check_chain(model: nn.Sequential, input_shape: tuple, seed: int, extra_flags=()) -> None:
+    rng = np.random.default_rng(seed)
+    randomize(model, rng)
+    fm = freeze(model, input_shape)
+    pixels = random_pixels(rng, input_shape)
+    expected = reference.run(fm, pixels)
+    got = host_scores(fm, pixels, extra_flags=extra_flags)
+    bad = np.flatnonzero((got != expected).any(axis=1))
+    assert bad.size == 0, f"C differs from the reference on inputs {bad.tolist()}:\n{got[bad]}\n{expected[bad]}"
+    hard = as_int_scores(torch_scores(model, pixels))
+    np.testing.assert_array_equal(reference.predict(expected), hard.argmax(axis=1))
+    np.testing.assert_array_equal(expected, hard)
+
+
+def conv_out(size: int, k: int, stride: int, pad: int) -> int:
+    return (size + 2 * pad - k) // stride + 1
+
+
+@st.composite
+def mlps(draw):
+    hidden = draw(st.lists(st.integers(1, 300), min_size=1, max_size=2))
+    classes = draw(st.integers(2, 12))
+    if draw(st.booleans()):
+        n_in = draw(st.integers(1, 300))
+        shape, layers = (n_in,), []
+    else:  # an image flattened in torch's C, H, W order
+        shape = (draw(st.integers(1, 3)), draw(st.integers(1, 9)), draw(st.integers(1, 9)))
+        n_in, layers = int(np.prod(shape)), [nn.Flatten()]
+    for a, b in zip([n_in] + hidden, hidden):
+        layers += [SBLinear(a, b), nn.BatchNorm1d(b), SBActivation()]
+    layers += [SBLinear(hidden[-1], classes)]
+    if draw(st.booleans()):
+        layers.append(Scores())
+    return nn.Sequential(*layers), shape
+
+
+@st.composite
+def cnns(draw):
+    c = draw(st.integers(1, 5))
+    h = draw(st.integers(2, 7)) * 2 + 1  # odd sizes 5..15
+    w = draw(st.integers(2, 7)) * 2 + 1
+    layers: list[nn.Module] = []
+    size_h, size_w, channels = h, w, c
+    for _ in range(draw(st.integers(1, 2))):
+        out_c = draw(st.integers(1, 70))
+        k = draw(st.sampled_from([1, 3, 5]))
+        stride = draw(st.sampled_from([1, 2]))
+        # pad may exceed k (k=1, pad=2): windows wholly in the padding count nothing
+        pad = draw(st.integers(0, 2))
+        size_h, size_w = conv_out(size_h, k, stride, pad), conv_out(size_w, k, stride, pad)
+        assume(size_h >= 1 and size_w >= 1)
+        layers += [SBConv2d(channels, out_c, k, stride=stride, padding=pad), nn.BatchNorm2d(out_c),
+                   SBActivation()]
+        if draw(st.booleans()) and size_h >= 2 and size_w >= 2:
+            layers.append(nn.MaxPool2d(2))
+            size_h, size_w = size_h // 2, size_w // 2
+        channels = out_c
+    flat = channels * size_h * size_w
+    assume(flat <= 4000)
+    layers.append(nn.Flatten())
+    classes = draw(st.integers(2, 12))
+    if draw(st.booleans()):  # a hidden dense layer on the flattened bits
+        hidden = draw(st.integers(1, 70))
+        layers += [SBLinear(flat, hidden), nn.BatchNorm1d(hidden), SBActivation()]
+        flat = hidden
+    layers += [SBLinear(flat, classes), Scores()]
+    return nn.Sequential(*layers), (c, h, w)
+
+
+@CHAIN
+@given(arch=mlps(), seed=st.integers(0, 2 ** 32 - 1))
+def test_random_mlp_c_reference_and_torch_agree(arch, seed):
+    model, shape = arch
+    check_chain(model, shape, seed)
+
+
+@settings(CHAIN, max_examples=25)
+@given(arch=cnns(), seed=st.integers(0, 2 ** 32 - 1))
+def test_random_cnn_c_reference_and_torch_agree(arch, seed):
+    model, shape = arch
+    check_chain(model, shape, seed)
+
+
+def test_generated_c_is_clean_with_conversion_and_shadow_warnings():
+    # Every kernel once: dense_u8 + dense_bits, then conv_u8 + conv_bits + dense_bits.
+    flags = ("-Wconversion", "-Wshadow", "-Wsign-conversion")
+    mlp = nn.Sequential(SBLinear(37, 45), nn.BatchNorm1d(45), SBActivation(), SBLinear(45, 5), Scores())
+    check_chain(mlp, (37,), 1, extra_flags=flags)
+    cnn = nn.Sequential(
+        SBConv2d(3, 9, 3, padding=1), nn.BatchNorm2d(9), SBActivation(), nn.MaxPool2d(2),
+        SBConv2d(9, 33, 3, stride=2, padding=1), nn.BatchNorm2d(33), SBActivation(),
+        nn.Flatten(), SBLinear(33 * 2 * 2, 6), Scores())
+    check_chain(cnn, (3, 7, 7), 2, extra_flags=flags)
