@@ -40,30 +40,66 @@ static inline uint32_t sbn_bytesum(uint32_t x)
 #endif
 }
 
-/* Number of differing bits between a and b over n words. Three words are
- * counted in 4-bit lanes (at most 12 each) before widening to byte lanes,
- * which take nine such triples (at most 216) before they are summed. */
+/* Bit counts of three words in byte lanes (each lane at most 24): the usual
+ * SWAR steps, with the three words summed in 4-bit lanes before widening. */
+#if defined(__thumb2__)
+/* Thumb-2 folds the shifts into the ANDs, which compilers do not find here. */
+static inline uint32_t sbn_count3(uint32_t x, uint32_t y, uint32_t z)
+{
+    uint32_t t;
+    const uint32_t m1 = 0x55555555u, m2 = 0x33333333u, m4 = 0x0F0F0F0Fu;
+    __asm__("and %[t], %[m1], %[x], lsr #1\n\t"
+            "sub %[x], %[x], %[t]\n\t"
+            "and %[t], %[m1], %[y], lsr #1\n\t"
+            "sub %[y], %[y], %[t]\n\t"
+            "and %[t], %[m1], %[z], lsr #1\n\t"
+            "sub %[z], %[z], %[t]\n\t"
+            "and %[t], %[m2], %[x], lsr #2\n\t"
+            "and %[x], %[x], %[m2]\n\t"
+            "add %[x], %[x], %[t]\n\t"
+            "and %[t], %[m2], %[y], lsr #2\n\t"
+            "and %[y], %[y], %[m2]\n\t"
+            "add %[x], %[x], %[t]\n\t"
+            "add %[x], %[x], %[y]\n\t"
+            "and %[t], %[m2], %[z], lsr #2\n\t"
+            "and %[z], %[z], %[m2]\n\t"
+            "add %[x], %[x], %[t]\n\t"
+            "add %[x], %[x], %[z]\n\t"
+            "and %[t], %[m4], %[x], lsr #4\n\t"
+            "and %[x], %[x], %[m4]\n\t"
+            "add %[x], %[x], %[t]\n\t"
+            : [x] "+r"(x), [y] "+r"(y), [z] "+r"(z), [t] "=&r"(t)
+            : [m1] "r"(m1), [m2] "r"(m2), [m4] "r"(m4));
+    return x;
+}
+#else
+static inline uint32_t sbn_count3(uint32_t x, uint32_t y, uint32_t z)
+{
+    x -= (x >> 1) & 0x55555555u;
+    y -= (y >> 1) & 0x55555555u;
+    z -= (z >> 1) & 0x55555555u;
+    x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u)
+      + (y & 0x33333333u) + ((y >> 2) & 0x33333333u)
+      + (z & 0x33333333u) + ((z >> 2) & 0x33333333u);
+    return (x & 0x0F0F0F0Fu) + ((x >> 4) & 0x0F0F0F0Fu);
+}
+#endif
+
+/* Number of differing bits between a and b over n words. Byte lanes take
+ * nine triples (at most 216) before they are summed. */
 SBN_NOINLINE static uint32_t sbn_mismatches(const uint32_t *a, const uint32_t *b, uint32_t n)
 {
     uint32_t total = 0u, bytes = 0u, triples = 0u;
     for (; n >= 3u; n -= 3u, a += 3, b += 3) {
-        uint32_t x = a[0] ^ b[0], y = a[1] ^ b[1], z = a[2] ^ b[2];
-        x -= (x >> 1) & 0x55555555u;
-        y -= (y >> 1) & 0x55555555u;
-        z -= (z >> 1) & 0x55555555u;
-        x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
-        y = (y & 0x33333333u) + ((y >> 2) & 0x33333333u);
-        z = (z & 0x33333333u) + ((z >> 2) & 0x33333333u);
-        x += y + z;
-        bytes += (x & 0x0F0F0F0Fu) + ((x >> 4) & 0x0F0F0F0Fu);
+        bytes += sbn_count3(a[0] ^ b[0], a[1] ^ b[1], a[2] ^ b[2]);
         if (++triples == 9u) {
             total += sbn_bytesum(bytes);
             bytes = 0u;
             triples = 0u;
         }
     }
-    for (; n > 0u; n--) {
-        bytes += sbn_bytecount(*a++ ^ *b++); /* at most 2 more words: 216 + 16 fits */
+    if (n > 0u) { /* one or two words left: 216 + 16 still fits a byte */
+        bytes += sbn_count3(a[0] ^ b[0], n > 1u ? a[1] ^ b[1] : 0u, 0u);
     }
     return total + sbn_bytesum(bytes);
 }
