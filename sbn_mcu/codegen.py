@@ -116,12 +116,15 @@ def plan(model: frozen.FrozenModel) -> Plan:
                         "stride": layer.stride, "pad": layer.padding,
                         "pool": pool.kernel_size if pool else 1, "pool_stride": pool.stride if pool else 1,
                         "out_h": out_shape[1], "out_w": out_shape[2]}
+            window = pool.kernel_size ** 2 if pool else 1
             if first:
                 packed = _byte_masks(w)
-                kernel, scratch = "conv_u8.c", 2 * packed.shape[1]  # patch and its valid lanes
+                kernel = "conv_u8.c"  # per window position: pixels, valid lanes, count
+                scratch = window * (2 * packed.shape[1] + 1)
             else:
                 packed = pack(w.reshape(w.shape[0], c, k * k).transpose(0, 2, 1))
-                kernel, scratch = "conv_bits.c", packed.shape[1] + k * k  # input row, outside taps
+                kernel = "conv_bits.c"  # per window position: input row, outside taps, count
+                scratch = window * (packed.shape[1] + k * k + 1)
             extra = {"conv": geometry, "scratch": scratch}
             title = (f"conv {k}x{k}/{layer.stride} pad {layer.padding}, {c} -> {w.shape[0]} channels"
                      + (f", max pool {pool.kernel_size}/{pool.stride}" if pool else ""))

@@ -19,56 +19,59 @@ static inline uint32_t sbn_xor_sum4(uint32_t p, uint32_t m, uint32_t acc)
 static void sbn_conv_u8(const uint8_t *in, const uint32_t *w, const sbn_conv g,
                         const int32_t *thr, uint32_t *out, uint32_t *scratch)
 {
-    const uint32_t kw = (g.k + 3u) >> 2, row_words = g.in_c * g.k * kw;
-    const uint32_t out_words = (g.out_c + 31u) >> 5;
-    uint32_t *patch = scratch, *inside = scratch + row_words; /* inside: 0xFF per valid lane */
-    uint32_t py, px, dy, dx, c, ky, kx, r, o;
+    const uint32_t kw = (g.k + 3u) >> 2, row_words = g.in_c * g.k * kw, stride = 2u * row_words + 1u;
+    const uint32_t out_words = (g.out_c + 31u) >> 5, window = g.pool * g.pool, full = g.in_c * g.k * g.k;
+    uint32_t py, px, d, c, ky, kx, r, o, word = 0u;
     for (py = 0u; py < g.out_h; py++) {
         for (px = 0u; px < g.out_w; px++) {
             uint32_t *dst = out + (py * g.out_w + px) * out_words;
-            for (dy = 0u; dy < g.pool; dy++) {
-                for (dx = 0u; dx < g.pool; dx++) {
-                    int32_t iy = (int32_t)((py * g.pool_stride + dy) * g.stride) - (int32_t)g.pad;
-                    int32_t ix = (int32_t)((px * g.pool_stride + dx) * g.stride) - (int32_t)g.pad;
-                    uint32_t n = 0u, word = 0u;
-                    r = 0u;
-                    for (c = 0u; c < g.in_c; c++) {
-                        for (ky = 0u; ky < g.k; ky++) {
-                            int32_t y = iy + (int32_t)ky;
-                            const uint8_t *row = in + (c * g.in_h + (uint32_t)y) * g.in_w;
-                            for (kx = 0u; kx < g.k; kx += 4u, r++) {
-                                uint32_t p = 0u, v = 0u, l;
-                                for (l = 0u; l < 4u && kx + l < g.k; l++) {
-                                    int32_t x = ix + (int32_t)(kx + l);
-                                    if (y >= 0 && y < (int32_t)g.in_h && x >= 0 && x < (int32_t)g.in_w) {
-                                        p |= (uint32_t)row[x] << (8u * l);
-                                        v |= 0xFFu << (8u * l);
-                                        n++;
-                                    }
+            for (d = 0u; d < window; d++) { /* gather: pixels, valid lanes (0xFF), valid count */
+                uint32_t *patch = scratch + d * stride, *inside = patch + row_words, n = 0u;
+                int32_t iy = (int32_t)((py * g.pool_stride + d / g.pool) * g.stride) - (int32_t)g.pad;
+                int32_t ix = (int32_t)((px * g.pool_stride + d % g.pool) * g.stride) - (int32_t)g.pad;
+                r = 0u;
+                for (c = 0u; c < g.in_c; c++) {
+                    for (ky = 0u; ky < g.k; ky++) {
+                        int32_t y = iy + (int32_t)ky;
+                        for (kx = 0u; kx < g.k; kx += 4u, r++) {
+                            uint32_t p = 0u, v = 0u, l;
+                            for (l = 0u; l < 4u && kx + l < g.k; l++) {
+                                int32_t x = ix + (int32_t)(kx + l);
+                                if (y >= 0 && y < (int32_t)g.in_h && x >= 0 && x < (int32_t)g.in_w) {
+                                    p |= (uint32_t)in[(c * g.in_h + (uint32_t)y) * g.in_w + (uint32_t)x] << (8u * l);
+                                    v |= 0xFFu << (8u * l);
+                                    n++;
                                 }
-                                patch[r] = p;
-                                inside[r] = v;
                             }
+                            patch[r] = p;
+                            inside[r] = v;
                         }
                     }
-                    for (o = 0u; o < g.out_c; o++) {
-                        const uint32_t *wo = w + o * row_words;
-                        uint32_t sum = 0u;
-                        if (n == g.in_c * g.k * g.k) {
-                            for (r = 0u; r < row_words; r++) {
-                                sum = sbn_xor_sum4(patch[r], wo[r], sum);
-                            }
-                        } else {
-                            for (r = 0u; r < row_words; r++) {
-                                sum = sbn_xor_sum4((patch[r] & inside[r]) | (wo[r] & ~inside[r]), wo[r], sum);
-                            }
+                }
+                inside[row_words] = n;
+            }
+            for (o = 0u; o < g.out_c; o++) {
+                const uint32_t *wo = w + o * row_words;
+                uint32_t bit = 0u;
+                for (d = 0u; d < window && bit == 0u; d++) {
+                    const uint32_t *patch = scratch + d * stride, *inside = patch + row_words;
+                    const uint32_t n = inside[row_words];
+                    uint32_t sum = 0u;
+                    if (n == full) {
+                        for (r = 0u; r < row_words; r++) {
+                            sum = sbn_xor_sum4(patch[r], wo[r], sum);
                         }
-                        word |= (uint32_t)((int32_t)(255u * n) - 2 * (int32_t)sum >= thr[o]) << (o & 31u);
-                        if ((o & 31u) == 31u || o + 1u == g.out_c) {
-                            sbn_store_bits(dst + (o >> 5), word, dy == 0u && dx == 0u);
-                            word = 0u;
+                    } else {
+                        for (r = 0u; r < row_words; r++) {
+                            sum = sbn_xor_sum4((patch[r] & inside[r]) | (wo[r] & ~inside[r]), wo[r], sum);
                         }
                     }
+                    bit = (uint32_t)((int32_t)(255u * n) - 2 * (int32_t)sum >= thr[o]);
+                }
+                word |= bit << (o & 31u);
+                if ((o & 31u) == 31u || o + 1u == g.out_c) {
+                    dst[o >> 5] = word;
+                    word = 0u;
                 }
             }
         }
