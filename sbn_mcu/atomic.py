@@ -5,26 +5,35 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from fnmatch import fnmatch
 from pathlib import Path
 
 from .errors import SbnError
 
 
-def write_folder(out_dir: Path, files: dict[str, str | bytes]) -> None:
+def write_folder(out_dir: Path, files: dict[str, str | bytes], replaceable=("*",)) -> None:
     """Put ``files`` into ``out_dir``, replacing what the folder held.
 
     Everything is written into a temporary folder beside ``out_dir`` and then
-    renamed into place, so a failure leaves the earlier folder as it was.
+    renamed into place, so a failure leaves the earlier folder as it was. An
+    existing folder is replaced only if every entry in it matches one of the
+    ``replaceable`` patterns: other files are never deleted.
     """
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise SbnError(f"output path {out_dir} is an existing file, not a folder; choose another --out")
+    if out_dir.is_dir():
+        foreign = [p.name for p in out_dir.iterdir() if not any(fnmatch(p.name, pat) for pat in replaceable)]
+        if foreign:
+            raise SbnError(f"output folder {out_dir} holds other files ({', '.join(sorted(foreign)[:3])}); "
+                           "choose an empty folder or an earlier output folder")
     parent = out_dir.resolve().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
     except OSError as err:
         raise SbnError(f"cannot write to {parent}: {err.strerror}; choose a writable --out") from None
+    old = None
     try:
         for name, content in files.items():
             path = staging / name
@@ -36,10 +45,16 @@ def write_folder(out_dir: Path, files: dict[str, str | bytes]) -> None:
         if out_dir.exists():
             old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=parent))
             os.replace(out_dir, old / "previous")
-            os.replace(staging, out_dir)
-            shutil.rmtree(old, ignore_errors=True)
+            try:
+                os.replace(staging, out_dir)
+            except OSError:
+                os.replace(old / "previous", out_dir)  # put the earlier folder back
+                raise
         else:
             os.replace(staging, out_dir)
     except OSError as err:
-        shutil.rmtree(staging, ignore_errors=True)
         raise SbnError(f"cannot write {out_dir}: {err.strerror}") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)

@@ -17,7 +17,26 @@ CORES = ("cortex-m0", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cort
 
 
 class Cli(click.Group):
-    """Turns every :class:`SbnError` into one line on stderr and exit code 1."""
+    """Turns every :class:`SbnError` into one line on stderr and exit code 1,
+    and a usage mistake into one line and exit code 2."""
+
+    def main(self, *args, **kwargs):
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.Exit as done:
+            sys.exit(done.exit_code)
+        except click.exceptions.NoArgsIsHelpError as err:  # bare `sbn-mcu`: the help, as is
+            click.echo(err.format_message(), err=True)
+            sys.exit(err.exit_code)
+        except click.ClickException as err:
+            hint = ""
+            if isinstance(err, click.UsageError) and err.ctx is not None:
+                hint = f" (see `{err.ctx.command_path} --help`)"
+            click.secho(f"error: {err.format_message()}{hint}", fg="red", err=True)
+            sys.exit(err.exit_code)
+        except click.Abort:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
 
     def invoke(self, ctx):
         try:
@@ -157,7 +176,7 @@ def _print_result(result: dict, as_json: bool) -> None:
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Host: only the first N test images.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None)
 @click.option("--timeout", type=click.FloatRange(min=1), default=300, show_default=True,
-              help="Seconds before a QEMU run counts as hung.")
+              help="Seconds before a run (QEMU or host) counts as hung.")
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 def verify(out_dir, host, qemu, vectors, limit, data_dir, timeout, as_json):
     """Check the generated C against the numpy reference, score by score.
@@ -172,11 +191,16 @@ def verify(out_dir, host, qemu, vectors, limit, data_dir, timeout, as_json):
         raise SbnError("choose --host, --qemu CORE, or both")
     results = []
     if host:
-        results.append(verify_host(out_dir, data_dir, limit))
-        _print_result(results[-1], as_json)
+        results.append(verify_host(out_dir, data_dir, limit, timeout))
+        if not as_json:
+            _print_result(results[-1], False)
     if qemu:
         results.append(verify_qemu(out_dir, qemu, vectors, data_dir, timeout))
-        _print_result(results[-1], as_json)
+        if not as_json:
+            _print_result(results[-1], False)
+    if as_json:  # one JSON document: an object per target, a list for both
+        shown = [{k: v for k, v in r.items() if k != "passed"} for r in results]
+        click.echo(json.dumps(shown[0] if len(shown) == 1 else shown, indent=2))
     if any(r["mismatches"] for r in results):
         raise SbnError("the generated C disagrees with the reference; see the mismatches above")
 

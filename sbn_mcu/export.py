@@ -50,7 +50,7 @@ def export(checkpoint: Path, out_dir: Path, name: str = "model", data_dir: Path 
     report["name"] = name
     files["summary.json"] = json.dumps(report, indent=2) + "\n"
     files[name + SUFFIX] = frozen.to_bytes()
-    write_folder(out_dir, files)
+    write_folder(out_dir, files, replaceable=("*.h", "*.c", "*" + SUFFIX, "summary.json"))
     return report
 
 

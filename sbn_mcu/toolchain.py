@@ -415,6 +415,10 @@ def _run_qemu(elf: Path, core: Core, timeout_s: float) -> tuple[int, str]:
         raise ToolError(f"QEMU did not finish within {timeout_s:g} s on {core.name} "
                         f"({core.machine}) (firmware hung?){extra}",
                         details=out + err) from None
+    except BaseException:  # Ctrl-C and friends: never leave QEMU running
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
     fault = _fault_line(out)
     if fault:
         raise ToolError(f"firmware crashed on {core.name} ({core.machine}): "

@@ -109,6 +109,9 @@ def load_checkpoint(path: Path) -> tuple[nn.Module, dict]:
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise SbnError(f"{path} is not an sbn-mcu checkpoint; export needs a model.pt "
                        "written by `sbn-mcu train` (or sbn_mcu.train.save_checkpoint)")
+    missing = [k for k in ("architecture", "input_shape", "state_dict") if k not in state]
+    if missing:
+        raise SbnError(f"checkpoint {path} lacks {', '.join(missing)}; it was not written by sbn-mcu")
     if state.get("version") != CHECKPOINT_VERSION:
         raise SbnError(f"{path} has checkpoint version {state.get('version')}; this sbn-mcu reads "
                        f"version {CHECKPOINT_VERSION}")
@@ -116,8 +119,8 @@ def load_checkpoint(path: Path) -> tuple[nn.Module, dict]:
     try:
         model.load_state_dict(state["state_dict"])
     except (RuntimeError, KeyError) as err:
-        raise SbnError(f"checkpoint {path} does not match its architecture: "
-                       f"{str(err).splitlines()[0]}") from None
+        detail = " ".join(str(err).split())
+        raise SbnError(f"checkpoint {path} does not match its architecture: {detail[:300]}") from None
     return model, state
 
 

@@ -27,7 +27,7 @@ def _test_split(model, data_dir: Path | None, limit: int | None):
 
 
 def host_scores(out_dir: Path, name: str, pixels: np.ndarray, num_classes: int,
-                extra_flags=()) -> np.ndarray:
+                extra_flags=(), timeout_s: float = 600) -> np.ndarray:
     """Scores of the generated C, compiled with the host gcc, for uint8 inputs (N, INPUT_SIZE)."""
     with tempfile.TemporaryDirectory(prefix="sbn-host-") as tmp:
         tmp = Path(tmp)
@@ -38,7 +38,11 @@ def host_scores(out_dir: Path, name: str, pixels: np.ndarray, num_classes: int,
                                      include_dirs=[Path(out_dir)], extra_flags=extra_flags)
         inputs = tmp / "inputs.bin"
         np.ascontiguousarray(pixels, dtype=np.uint8).tofile(inputs)
-        run = subprocess.run([str(exe), str(inputs)], capture_output=True)
+        try:
+            run = subprocess.run([str(exe), str(inputs)], capture_output=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise SbnError(f"the host build of {name} did not finish within {timeout_s:g} s "
+                           "(does NAME_infer hang?)") from None
         if run.returncode != 0:
             raise SbnError(f"the host build of {name} failed with exit code {run.returncode}: "
                            f"{run.stderr.decode(errors='replace').strip()[:200]}")
@@ -49,11 +53,12 @@ def host_scores(out_dir: Path, name: str, pixels: np.ndarray, num_classes: int,
     return scores.reshape(len(pixels), num_classes)
 
 
-def verify_host(out_dir: Path, data_dir: Path | None = None, limit: int | None = None) -> dict:
+def verify_host(out_dir: Path, data_dir: Path | None = None, limit: int | None = None,
+                timeout_s: float = 600) -> dict:
     name, model = find_model(out_dir)
     pixels, labels = _test_split(model, data_dir, limit)
     expected = reference.run(model, pixels)
-    got = host_scores(out_dir, name, pixels, model.num_classes)
+    got = host_scores(out_dir, name, pixels, model.num_classes, timeout_s=timeout_s)
     bad = np.flatnonzero((got != expected).any(axis=1))
     return {"target": "host", "n": len(pixels), "mismatches": int(bad.size),
             "first_mismatches": bad[:10].tolist(),
