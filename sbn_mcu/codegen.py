@@ -145,9 +145,12 @@ def plan(model: frozen.FrozenModel) -> Plan:
         step.src, step.dst = (step.index + 1) % 2, step.index % 2
         buffers[step.dst] = max(buffers[step.dst], step.out_words)
     scratch_words = max((s.scratch for s in steps), default=0)  # one layer runs at a time
-    kernels = sorted({s.kernel for s in steps})
-    if any(s.conv for s in steps):
-        kernels.insert(0, "conv.h")
+    # kernel files in dependency order; the score layer needs only the sums
+    used = {s.kernel for s in steps if s.thresholds is not None}
+    needed = {"conv.h": any(s.conv for s in steps),
+              "xor_bytesum.c": any(s.kernel == "dense_u8.c" for s in steps)}
+    kernels = [k for k in ("conv.h", "xor_bytesum.c", "dense_u8.c", "dense_bits.c", "conv_u8.c", "conv_bits.c")
+               if needed.get(k) or k in used]
     return Plan(steps, [b for b in buffers if b], scratch_words, tuple(model.input_shape),
                 model.num_classes, kernels)
 

@@ -3,7 +3,7 @@
  * once per row: with usada8 on cores with the DSP extension (v7E-M, v8-M
  * Main with DSP), with two SWAR steps elsewhere. */
 #if defined(__GNUC__)
-#define SBN_NOINLINE __attribute__((noinline)) /* keeps hot loops' registers free */
+#define SBN_NOINLINE __attribute__((noinline, unused)) /* keeps hot loops' registers free */
 #else
 #define SBN_NOINLINE
 #endif

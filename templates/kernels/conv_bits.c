@@ -13,14 +13,14 @@ static void sbn_conv_bits(const uint32_t *in, const uint32_t *w, const sbn_conv 
     const uint32_t in_words = (g.in_c + 31u) >> 5, out_words = (g.out_c + 31u) >> 5;
     const uint32_t taps = g.k * g.k, row_words = taps * in_words, stride = row_words + taps + 1u;
     const uint32_t window = g.pool * g.pool;
-    uint32_t py, px, d, ky, kx, i, j, o, word = 0u;
+    uint32_t py, px, d, dy, dx, ky, kx, i, j, o, word = 0u;
     for (py = 0u; py < g.out_h; py++) {
         for (px = 0u; px < g.out_w; px++) {
             uint32_t *dst = out + (py * g.out_w + px) * out_words;
-            for (d = 0u; d < window; d++) { /* gather: row, outside taps, their count */
+            for (d = 0u, dy = 0u, dx = 0u; d < window; d++) { /* gather: row, outside taps, count */
                 uint32_t *xs = scratch + d * stride, *outside = xs + row_words, t = 0u, n_out = 0u;
-                int32_t iy = (int32_t)((py * g.pool_stride + d / g.pool) * g.stride) - (int32_t)g.pad;
-                int32_t ix = (int32_t)((px * g.pool_stride + d % g.pool) * g.stride) - (int32_t)g.pad;
+                int32_t iy = (int32_t)((py * g.pool_stride + dy) * g.stride) - (int32_t)g.pad;
+                int32_t ix = (int32_t)((px * g.pool_stride + dx) * g.stride) - (int32_t)g.pad;
                 for (ky = 0u; ky < g.k; ky++) {
                     int32_t y = iy + (int32_t)ky;
                     for (kx = 0u; kx < g.k; kx++, t += in_words) {
@@ -36,6 +36,10 @@ static void sbn_conv_bits(const uint32_t *in, const uint32_t *w, const sbn_conv 
                     }
                 }
                 outside[taps] = n_out;
+                if (++dx == g.pool) { /* no division: M0 has none */
+                    dx = 0u;
+                    dy++;
+                }
             }
             for (o = 0u; o < g.out_c; o++) {
                 const uint32_t *wo = w + o * row_words;

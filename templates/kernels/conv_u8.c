@@ -21,14 +21,14 @@ static void sbn_conv_u8(const uint8_t *in, const uint32_t *w, const sbn_conv g,
 {
     const uint32_t kw = (g.k + 3u) >> 2, row_words = g.in_c * g.k * kw, stride = 2u * row_words + 1u;
     const uint32_t out_words = (g.out_c + 31u) >> 5, window = g.pool * g.pool, full = g.in_c * g.k * g.k;
-    uint32_t py, px, d, c, ky, kx, r, o, word = 0u;
+    uint32_t py, px, d, dy, dx, c, ky, kx, r, o, word = 0u;
     for (py = 0u; py < g.out_h; py++) {
         for (px = 0u; px < g.out_w; px++) {
             uint32_t *dst = out + (py * g.out_w + px) * out_words;
-            for (d = 0u; d < window; d++) { /* gather: pixels, valid lanes (0xFF), valid count */
+            for (d = 0u, dy = 0u, dx = 0u; d < window; d++) { /* gather: pixels, valid lanes, count */
                 uint32_t *patch = scratch + d * stride, *inside = patch + row_words, n = 0u;
-                int32_t iy = (int32_t)((py * g.pool_stride + d / g.pool) * g.stride) - (int32_t)g.pad;
-                int32_t ix = (int32_t)((px * g.pool_stride + d % g.pool) * g.stride) - (int32_t)g.pad;
+                int32_t iy = (int32_t)((py * g.pool_stride + dy) * g.stride) - (int32_t)g.pad;
+                int32_t ix = (int32_t)((px * g.pool_stride + dx) * g.stride) - (int32_t)g.pad;
                 r = 0u;
                 for (c = 0u; c < g.in_c; c++) {
                     for (ky = 0u; ky < g.k; ky++) {
@@ -49,6 +49,10 @@ static void sbn_conv_u8(const uint8_t *in, const uint32_t *w, const sbn_conv g,
                     }
                 }
                 inside[row_words] = n;
+                if (++dx == g.pool) { /* no division: M0 has none */
+                    dx = 0u;
+                    dy++;
+                }
             }
             for (o = 0u; o < g.out_c; o++) {
                 const uint32_t *wo = w + o * row_words;

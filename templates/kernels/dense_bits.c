@@ -1,15 +1,12 @@
-/* Fully connected layer on packed binary input: acc = n - 2 * popcount(x ^ w).
- * Output bits are gathered in a register and stored a word at a time. */
+/* Fully connected layer on packed binary input: acc = n - 2 * popcount(x ^ w),
+ * thresholded; output bits are gathered in a register and stored a word at a
+ * time. The score layer computes the same acc without a threshold. */
 static void sbn_dense_bits(const uint32_t *in, const uint32_t *w, uint32_t words, int32_t n,
-                           uint32_t outputs, const int32_t *thr, uint32_t *bits, int32_t *scores)
+                           uint32_t outputs, const int32_t *thr, uint32_t *bits)
 {
     uint32_t o, word = 0u;
     for (o = 0u; o < outputs; o++, w += words) {
         int32_t acc = n - 2 * (int32_t)sbn_mismatches(in, w, words);
-        if (thr == NULL) {
-            scores[o] = acc;
-            continue;
-        }
         word |= (uint32_t)(acc >= thr[o]) << (o & 31u);
         if ((o & 31u) == 31u || o + 1u == outputs) {
             bits[o >> 5] = word;

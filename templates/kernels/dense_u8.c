@@ -1,88 +1,10 @@
-/* Fully connected layer on raw uint8 input, weights ±1 packed as bits.
- *
- * With q = 2p - 255 and the weight mapped to m = 255 (+1) or 0 (-1),
- * w * q = 255 - 2 * |p - m| = 255 - 2 * (p ^ m), so
- *     acc = 255 * n - 2 * sum(p ^ m),
- * the same form as a binary layer's n - 2 * popcount(x ^ w). A nibble of
- * weight bits selects the byte masks of four pixels at once. */
-static const uint32_t sbn_nibble_mask[16] = {
-    0x00000000u, 0x000000FFu, 0x0000FF00u, 0x0000FFFFu,
-    0x00FF0000u, 0x00FF00FFu, 0x00FFFF00u, 0x00FFFFFFu,
-    0xFF000000u, 0xFF0000FFu, 0xFF00FF00u, 0xFF00FFFFu,
-    0xFFFF0000u, 0xFFFF00FFu, 0xFFFFFF00u, 0xFFFFFFFFu,
-};
-
-/* Four pixels as one little-endian word; compilers emit a single load where
- * the core allows unaligned access. */
-static inline uint32_t sbn_load4(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-#if SBN_DSP
-/* acc + sum(p ^ m) over 32 pixels: per 4 pixels one nibble extract, one mask
- * load, one pixel load and one usada8 (|p - m| = p ^ m for m in {0, 255}).
- * Written in assembly because compilers spill here. */
-#define SBN_XOR4_ASM(off, bit) \
-    "ubfx %[t], %[w], #" #bit ", #4\n\t" \
-    "ldr %[m], [%[tab], %[t], lsl #2]\n\t" \
-    "ldr %[x], [%[p], #" #off "]\n\t" \
-    "usada8 %[acc], %[x], %[m], %[acc]\n\t"
-
-static inline uint32_t sbn_xor32(const uint8_t *p, uint32_t w, uint32_t acc)
-{
-    uint32_t t, m, x;
-    __asm__(SBN_XOR4_ASM(0, 0) SBN_XOR4_ASM(4, 4) SBN_XOR4_ASM(8, 8) SBN_XOR4_ASM(12, 12)
-            SBN_XOR4_ASM(16, 16) SBN_XOR4_ASM(20, 20) SBN_XOR4_ASM(24, 24) SBN_XOR4_ASM(28, 28)
-            : [acc] "+r"(acc), [t] "=&r"(t), [m] "=&r"(m), [x] "=&r"(x)
-            : [w] "r"(w), [p] "r"(p), [tab] "r"(sbn_nibble_mask)
-            : "memory");
-    return acc;
-}
-#else
-/* acc + sum(p ^ m) over 32 pixels, in two 16-bit lanes (at most 8 * 510). */
-static inline uint32_t sbn_xor32(const uint8_t *p, uint32_t w, uint32_t acc)
-{
-    uint32_t lanes = 0u, g;
-    for (g = 0u; g < 8u; g++, w >>= 4) {
-        uint32_t v = sbn_load4(p + 4u * g) ^ sbn_nibble_mask[w & 15u];
-        lanes += (v & 0x00FF00FFu) + ((v >> 8) & 0x00FF00FFu);
-    }
-    return acc + (lanes & 0xFFFFu) + (lanes >> 16);
-}
-#endif
-
-/* sum(p ^ m) over the n pixels of one weight row. */
-static uint32_t sbn_xor_bytesum(const uint8_t *p, const uint32_t *w, uint32_t n)
-{
-    uint32_t total = 0u, i;
-    const uint32_t words = n >> 5;
-    for (i = 0u; i < words; i++) {
-        total = sbn_xor32(p + 32u * i, w[i], total);
-    }
-    for (i = words << 5; i + 4u <= n; i += 4u) { /* the tail, four pixels at a time */
-#if SBN_DSP
-        total = sbn_usada8(sbn_load4(p + i), sbn_nibble_mask[(w[words] >> (i & 31u)) & 15u], total);
-#else
-        total += sbn_bytesum(sbn_load4(p + i) ^ sbn_nibble_mask[(w[words] >> (i & 31u)) & 15u]);
-#endif
-    }
-    for (; i < n; i++) {
-        total += (w[i >> 5] >> (i & 31u) & 1u) ? 255u - p[i] : p[i];
-    }
-    return total;
-}
-
+/* Fully connected layer on raw uint8 input, thresholded (see xor_bytesum.c). */
 static void sbn_dense_u8(const uint8_t *in, const uint32_t *w, uint32_t n, uint32_t outputs,
-                         const int32_t *thr, uint32_t *bits, int32_t *scores)
+                         const int32_t *thr, uint32_t *bits)
 {
     uint32_t words = (n + 31u) >> 5, o, word = 0u;
     for (o = 0u; o < outputs; o++, w += words) {
         int32_t acc = (int32_t)(255u * n) - 2 * (int32_t)sbn_xor_bytesum(in, w, n);
-        if (thr == NULL) {
-            scores[o] = acc;
-            continue;
-        }
         word |= (uint32_t)(acc >= thr[o]) << (o & 31u);
         if ((o & 31u) == 31u || o + 1u == outputs) {
             bits[o >> 5] = word;
