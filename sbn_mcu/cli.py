@@ -205,6 +205,49 @@ def verify(out_dir, host, qemu, vectors, limit, data_dir, timeout, as_json):
         raise SbnError("the generated C disagrees with the reference; see the mismatches above")
 
 
+def _cores(value: str) -> list[str]:
+    cores = [c.strip() for c in value.split(",") if c.strip()]
+    unknown = [c for c in cores if c not in CORES]
+    if unknown or not cores:
+        raise click.BadParameter(f"unknown core {', '.join(unknown) or value!r}; choose from {', '.join(CORES)}")
+    return cores
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.option("--cpu", "cpus", default=",".join(CORES), show_default=True,
+              callback=lambda ctx, param, value: _cores(value), help="Comma-separated Cortex-M cores.")
+@click.option("--vectors", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Golden test images per core; all must match.")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None)
+@click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per core.")
+def bench(out_dir, cpus, vectors, data_dir, timeout, as_json):
+    """Instructions per inference, flash, RAM and stack on each emulated core.
+
+    Builds the exported model for each core's QEMU machine (M0 microbit, M3
+    mps2-an385, M4 mps2-an386, M7 mps2-an500, M33 mps2-an505, M55 mps3-an547),
+    checks golden vectors (any mismatch fails loudly) and counts instructions
+    with -icount. Instructions are not cycles: flash wait states differ on
+    real boards.
+    """
+    from .verify import bench as run
+
+    rows = run(out_dir, cpus, vectors, data_dir, timeout)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    head = ("core", "machine", "instructions", "per MAC", "flash B", "RAM B", "stack B")
+    lines = [(r["core"], r["machine"], f"{r['instructions_per_inference']:,}", f"{r['instructions_per_mac']:.3f}",
+              f"{r['model_flash_bytes']:,}", f"{r['model_ram_bytes']:,}", f"{r['stack_bytes']:,}")
+             if r["fits"] else (r["core"], "does not fit: " + r["error"], "", "", "", "", "") for r in rows]
+    widths = [max(len(str(x[i])) for x in [head, *lines]) for i in range(len(head))]
+    for row in [head, *lines]:
+        click.echo("  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
+    click.echo(f"model flash/RAM: the model's object code and data (arm-none-eabi-size); "
+               f"{vectors} golden vectors matched on every core that fits")
+
+
 @main.command()
 @_train_options
 @click.option("--epochs", type=click.IntRange(min=1), default=15, show_default=True)

@@ -83,3 +83,31 @@ def verify_qemu(out_dir: Path, core: str = "cortex-m4", vectors: int = 20,
             "flash_bytes": result.flash_bytes, "ram_bytes": result.ram_bytes,
             "model_flash_bytes": result.model_flash_bytes, "model_ram_bytes": result.model_ram_bytes,
             "model_stack_bytes": result.model_stack_bytes}
+
+
+def bench(out_dir: Path, cores, vectors: int = 10, data_dir: Path | None = None,
+          timeout_s: float = 600) -> list[dict]:
+    """Golden vectors and instruction counts on each core; a model that does not
+    fit a core's machine is reported as such instead of failing the others."""
+    name, model = find_model(out_dir)
+    macs = sum(s.macs for s in codegen.plan(model).steps)
+    rows = []
+    for core in cores:
+        try:
+            result = verify_qemu(out_dir, core, vectors, data_dir, timeout_s)
+        except toolchain.ToolError as err:
+            if "does not fit" not in str(err):
+                raise
+            rows.append({"core": core, "fits": False, "error": str(err)})
+            continue
+        if result["mismatches"]:
+            raise SbnError(f"{result['mismatches']} of {result['n']} golden vectors fail on {core}: the C "
+                           "disagrees with the reference (run `sbn-mcu verify --qemu` for the scores)")
+        rows.append({"core": core, "fits": True, "machine": result["machine"], "vectors": result["n"],
+                     "mismatches": 0, "instructions_per_inference": result["instructions_per_inference"],
+                     "instructions_per_mac": round(result["instructions_per_inference"] / macs, 4),
+                     "model_flash_bytes": result["model_flash_bytes"],
+                     "model_ram_bytes": result["model_ram_bytes"],
+                     "stack_bytes": result["model_stack_bytes"],
+                     "firmware_flash_bytes": result["flash_bytes"], "firmware_ram_bytes": result["ram_bytes"]})
+    return rows
