@@ -29,8 +29,22 @@ static void sbn_conv_u8(const uint8_t *in, const uint32_t *w, const sbn_conv g,
                 uint32_t *patch = scratch + d * stride, *inside = patch + row_words, n = 0u;
                 int32_t iy = (int32_t)((py * g.pool_stride + dy) * g.stride) - (int32_t)g.pad;
                 int32_t ix = (int32_t)((px * g.pool_stride + dx) * g.stride) - (int32_t)g.pad;
+                const uint32_t fast = kw == 1u && iy >= 0 && ix >= 0 && (uint32_t)iy + g.k <= g.in_h
+                                      && (uint32_t)ix + 4u <= g.in_w;
                 r = 0u;
-                for (c = 0u; c < g.in_c; c++) {
+                if (fast) {
+                    /* inside the input and one word per kernel row: word loads */
+                    const uint32_t lanes = 0xFFFFFFFFu >> (8u * (4u - g.k));
+                    for (c = 0u; c < g.in_c; c++) {
+                        const uint8_t *row = in + (c * g.in_h + (uint32_t)iy) * g.in_w + (uint32_t)ix;
+                        for (ky = 0u; ky < g.k; ky++, r++, row += g.in_w) {
+                            patch[r] = sbn_load4(row) & lanes;
+                            inside[r] = lanes;
+                        }
+                    }
+                    n = full;
+                }
+                for (c = 0u; c < g.in_c && !fast; c++) {
                     for (ky = 0u; ky < g.k; ky++) {
                         int32_t y = iy + (int32_t)ky;
                         for (kx = 0u; kx < g.k; kx += 4u, r++) {

@@ -12,12 +12,6 @@ static const uint32_t sbn_nibble_mask[16] = {
     0xFFFF0000u, 0xFFFF00FFu, 0xFFFFFF00u, 0xFFFFFFFFu,
 };
 
-/* Four pixels as one little-endian word; compilers emit a single load where
- * the core allows unaligned access. */
-static inline uint32_t sbn_load4(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 #if SBN_DSP
 /* acc + sum(p ^ m) over 32 pixels: per 8 pixels one ldrd, and per 4 pixels
