@@ -32,6 +32,16 @@ class SelfBinarizing(nn.Module):
     def _init_sbn(self, v: float = 1.0) -> None:
         self.register_buffer("v", torch.tensor(float(v)))
         self.hard = False
+        self.byte_input = False  # set by hard_copy on the layer that sees (2p - 255) / 255
+
+    def _exact(self, x: torch.Tensor, layer) -> torch.Tensor:
+        """Hard mode on byte input: sum the integers 2p - 255 exactly, then scale once.
+
+        ``x * 255`` recovers them from the normalised input; the sum is then
+        exact and its one rounded division keeps its sign, so a sum of exactly
+        0 stays 0 as in the integer reference.
+        """
+        return layer(torch.round(x * 255.0)) / 255.0
 
 
 class SBLinear(nn.Linear, SelfBinarizing):
@@ -42,7 +52,10 @@ class SBLinear(nn.Linear, SelfBinarizing):
         self._init_sbn()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.linear(x, binarize(self.weight, self.v, self.hard))
+        w = binarize(self.weight, self.v, self.hard)
+        if self.hard and self.byte_input:
+            return self._exact(x, lambda q: F.linear(q, w))
+        return F.linear(x, w)
 
 
 class SBConv2d(nn.Conv2d, SelfBinarizing):
@@ -60,7 +73,10 @@ class SBConv2d(nn.Conv2d, SelfBinarizing):
         self._init_sbn()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._conv_forward(x, binarize(self.weight, self.v, self.hard), None)
+        w = binarize(self.weight, self.v, self.hard)
+        if self.hard and self.byte_input:
+            return self._exact(x, lambda q: self._conv_forward(q, w, None))
+        return self._conv_forward(x, w, None)
 
 
 class SBActivation(SelfBinarizing):
@@ -101,15 +117,19 @@ def set_hard(model: nn.Module, hard: bool = True) -> nn.Module:
 def hard_copy(model: nn.Module) -> nn.Module:
     """An evaluation copy that computes the exact binary network.
 
-    It runs in float64: the sums of the binary network are then exact (the
-    first layer's to about 1e-13) and the batch-norm comparison rounds like the
-    float64 threshold folding. Hard mode therefore agrees with the integer
-    reference except where a pre-activation lands exactly on a batch-norm
-    threshold, which trained networks do not do; there torch's rounded zero
-    may take either sign while the reference applies sign(0) = +1
-    (benchmarks/fuzz.py reports such ties separately).
+    It runs in float64 and expects the normalised input ``(2p - 255) / 255``
+    of raw bytes ``p``: every sum of the binary network is then exact (the
+    first layer sums the integers ``2p - 255``), and the batch-norm comparison
+    rounds like the float64 threshold folding. Hard mode therefore agrees
+    with the integer reference except where a pre-activation lands exactly on
+    a batch-norm threshold, which trained networks do not do; there torch's
+    fused batch norm may give a zero of either sign while the reference
+    applies sign(0) = +1 (benchmarks/fuzz.py reports such ties separately).
     """
     clone = copy.deepcopy(model).double().eval()
+    first = next((m for m in clone.modules() if isinstance(m, (SBLinear, SBConv2d))), None)
+    if first is not None:
+        first.byte_input = True
     return set_hard(clone, True)
 
 

@@ -238,3 +238,23 @@ def test_describe_refuses_unsupported_layers():
 def test_build_refuses_malformed_descriptions(description):
     with pytest.raises(SbnError):
         models.build(description)
+
+
+def test_hard_copy_sums_byte_input_exactly():
+    """A first layer without batch norm whose integer sum is exactly 0 must give
+    sign(0) = +1 like the reference, although the float sum of (2p-255)/255
+    terms is not exactly 0."""
+    import numpy as np
+    from torch import nn
+
+    from sbn_mcu import reference
+    from sbn_mcu.freeze import freeze
+    from sbn_mcu.layers import SBActivation, SBLinear, Scores, hard_copy
+
+    model = nn.Sequential(SBLinear(2, 1), SBActivation(), SBLinear(1, 2), Scores()).eval()
+    model[0].weight.data = torch.tensor([[1.0, 1.0]])
+    model[2].weight.data = torch.tensor([[1.0], [-1.0]])
+    pixels = np.array([[4, 251]], np.uint8)  # (2*4-255) + (2*251-255) == 0
+    assert float(np.sum(pixels / 127.5 - 1)) != 0.0  # the float sum alone would not be 0
+    scores = hard_copy(model)(torch.from_numpy(pixels).double() / 127.5 - 1)
+    np.testing.assert_array_equal(scores.numpy(), reference.run(freeze(model, (2,)), pixels))
