@@ -11,14 +11,8 @@ from pathlib import Path
 from .errors import SbnError
 
 
-def write_folder(out_dir: Path, files: dict[str, str | bytes], replaceable=("*",)) -> None:
-    """Put ``files`` into ``out_dir``, replacing what the folder held.
-
-    Everything is written into a temporary folder beside ``out_dir`` and then
-    renamed into place, so a failure leaves the earlier folder as it was. An
-    existing folder is replaced only if every entry in it matches one of the
-    ``replaceable`` patterns: other files are never deleted.
-    """
+def check_writable(out_dir: Path, replaceable=("*",)) -> Path:
+    """Refuse early what :func:`write_folder` would refuse; returns the parent folder."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
         raise SbnError(f"output path {out_dir} is an existing file, not a folder; choose another --out")
@@ -30,6 +24,24 @@ def write_folder(out_dir: Path, files: dict[str, str | bytes], replaceable=("*",
     parent = out_dir.resolve().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise SbnError(f"cannot create {parent}: {err.strerror}; choose a writable --out") from None
+    if not os.access(parent, os.W_OK):
+        raise SbnError(f"{parent} is not writable; choose a writable --out")
+    return parent
+
+
+def write_folder(out_dir: Path, files: dict[str, str | bytes], replaceable=("*",)) -> None:
+    """Put ``files`` into ``out_dir``, replacing what the folder held.
+
+    Everything is written into a temporary folder beside ``out_dir`` and then
+    renamed into place, so a failure leaves the earlier folder as it was. An
+    existing folder is replaced only if every entry in it matches one of the
+    ``replaceable`` patterns: other files are never deleted.
+    """
+    out_dir = Path(out_dir)
+    parent = check_writable(out_dir, replaceable)
+    try:
         staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=parent))
     except OSError as err:
         raise SbnError(f"cannot write to {parent}: {err.strerror}; choose a writable --out") from None

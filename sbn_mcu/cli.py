@@ -276,7 +276,9 @@ def demo(out, vectors, **kw):
     result = {"hard_accuracy_torch": metrics[-1]["hard_accuracy"], "host": host,
               "qemu": {k: v for k, v in qemu.items() if k != "passed"},
               "summary": report["total"], "seconds": round(time.perf_counter() - started, 1)}
-    (out / "report.json").write_text(json.dumps(result, indent=2) + "\n")
+    tmp = out / "report.json.tmp"
+    tmp.write_text(json.dumps(result, indent=2) + "\n")
+    os.replace(tmp, out / "report.json")
     ok = host["mismatches"] == 0 and qemu["mismatches"] == 0
     click.secho("\nreport", bold=True)
     click.echo(f"  hard-binary accuracy (C, test set)  {100 * host['accuracy']:.2f}%")

@@ -8,9 +8,12 @@ from pathlib import Path
 import numpy as np
 
 from . import codegen, data, reference, summary
-from .atomic import write_folder
+from .atomic import check_writable, write_folder
 from .errors import SbnError
 from .frozen import SUFFIX, FrozenModel
+
+
+REPLACEABLE = ("*.h", "*.c", "*" + SUFFIX, "summary.json")  # what an earlier export wrote
 
 
 def check_against_torch(model, frozen: FrozenModel, pixels: np.ndarray) -> int:
@@ -34,6 +37,7 @@ def export(checkpoint: Path, out_dir: Path, name: str = "model", data_dir: Path 
     from .train import load_checkpoint
 
     codegen.check_name(name)
+    check_writable(out_dir, REPLACEABLE)  # before the minutes of checking, not after
     model, state = load_checkpoint(checkpoint)
     dataset = state.get("dataset", "fashion-mnist")
     frozen = freeze(model, tuple(state["input_shape"]),
@@ -50,7 +54,7 @@ def export(checkpoint: Path, out_dir: Path, name: str = "model", data_dir: Path 
     report["name"] = name
     files["summary.json"] = json.dumps(report, indent=2) + "\n"
     files[name + SUFFIX] = frozen.to_bytes()
-    write_folder(out_dir, files, replaceable=("*.h", "*.c", "*" + SUFFIX, "summary.json"))
+    write_folder(out_dir, files, REPLACEABLE)
     return report
 
 

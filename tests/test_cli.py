@@ -550,3 +550,37 @@ def test_verify_host_and_qemu_json_is_one_document(export_dir):
     both = json.loads(result.stdout)
     assert [r["target"] for r in both] == ["host", "qemu:cortex-m4"]
     assert all(r["mismatches"] == 0 for r in both)
+
+
+def test_output_under_a_file_is_refused_before_any_work(checkpoint, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("keep")
+    started = time.perf_counter()
+    message = runner_error(invoke("export", checkpoint, "--out", blocker / "sub"))
+    assert str(blocker) in message
+    assert time.perf_counter() - started < 5  # refused before the check on the test split
+    assert blocker.read_text() == "keep"
+
+
+def test_frozen_model_of_a_newer_format_is_refused(export_copy):
+    frozen_file = next(export_copy.glob("*.sbn.npz"))
+    with np.load(frozen_file) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    header = json.loads(str(arrays["header"]))
+    header["version"] += 1
+    arrays["header"] = np.array(json.dumps(header))
+    np.savez(frozen_file, **arrays)
+    message = runner_error(invoke("verify", export_copy, "--host", "--limit", 5))
+    assert "version" in message and "export it again" in message
+
+
+@pytest.mark.parametrize("field,value", [("running_var", float("nan")), ("weight", float("inf"))])
+def test_nan_or_inf_in_a_checkpoint_is_refused(checkpoint, tmp_path, field, value):
+    state = torch.load(checkpoint, weights_only=True)
+    key = next(k for k in state["state_dict"] if k.endswith(field) and state["state_dict"][k].dim() == 1)
+    state["state_dict"][key][0] = value
+    damaged = tmp_path / "nan.pt"
+    torch.save(state, damaged)
+    message = runner_error(invoke("export", damaged, "--out", tmp_path / "out"))
+    assert "NaN or Inf" in message
+    assert not (tmp_path / "out").exists()
