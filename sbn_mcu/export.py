@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -16,22 +17,30 @@ from .frozen import SUFFIX, FrozenModel
 REPLACEABLE = ("*.h", "*.c", "*" + SUFFIX, "summary.json")  # what an earlier export wrote
 
 
-def check_against_torch(model, frozen: FrozenModel, pixels: np.ndarray) -> int:
+def check_against_torch(model, frozen: FrozenModel, pixels: np.ndarray, progress: bool = False) -> int:
     """Inputs where torch's hard network and the reference predict different classes."""
+    import click
     import torch
 
     from .layers import hard_copy
     from .train import normalise
 
     hard = hard_copy(model)
-    with torch.no_grad():
-        torch_classes = np.concatenate([
-            hard(normalise(torch.from_numpy(pixels[i:i + 1000])).double()).argmax(1).numpy()
-            for i in range(0, len(pixels), 1000)])
-    return int((torch_classes != reference.predict(reference.run(frozen, pixels))).sum())
+    starts = range(0, len(pixels), 500)
+    disagreements = 0
+    bar = (click.progressbar(starts, label=f"checking against torch on {len(pixels):,} test images")
+           if progress else contextlib.nullcontext(starts))
+    with bar as bar, torch.no_grad():
+        for i in bar:
+            batch = pixels[i:i + 500]
+            ours = reference.predict(reference.run(frozen, batch))
+            theirs = hard(normalise(torch.from_numpy(batch)).double()).argmax(1).numpy()
+            disagreements += int((ours != theirs).sum())
+    return disagreements
 
 
-def export(checkpoint: Path, out_dir: Path, name: str = "model", data_dir: Path | None = None) -> dict:
+def export(checkpoint: Path, out_dir: Path, name: str = "model", data_dir: Path | None = None,
+           progress: bool = False) -> dict:
     """Write ``NAME.h``, ``NAME.c``, ``NAME.sbn.npz`` and ``summary.json`` into ``out_dir``."""
     from .freeze import freeze
     from .train import load_checkpoint
@@ -45,7 +54,7 @@ def export(checkpoint: Path, out_dir: Path, name: str = "model", data_dir: Path 
                           "training": (state.get("metrics") or [{}])[-1]})
     pixels, _ = data.load(dataset, "test", data_dir)
     pixels = pixels.reshape((len(pixels),) + frozen.input_shape)
-    disagreements = check_against_torch(model, frozen, pixels)
+    disagreements = check_against_torch(model, frozen, pixels, progress)
     if disagreements:
         raise SbnError(f"the frozen model disagrees with torch's hard network on {disagreements} of "
                        f"{len(pixels)} test images; nothing was written (please report this as a bug)")

@@ -53,11 +53,22 @@ def host_scores(out_dir: Path, name: str, pixels: np.ndarray, num_classes: int,
     return scores.reshape(len(pixels), num_classes)
 
 
+def _reference_scores(model, pixels: np.ndarray, progress: bool) -> np.ndarray:
+    """The reference's scores, in batches behind a progress bar when asked."""
+    if not progress:
+        return reference.run(model, pixels)
+    import click
+
+    with click.progressbar(range(0, len(pixels), 500),
+                           label=f"reference scores for {len(pixels):,} inputs") as bar:
+        return np.concatenate([reference.run(model, pixels[i:i + 500]) for i in bar])
+
+
 def verify_host(out_dir: Path, data_dir: Path | None = None, limit: int | None = None,
-                timeout_s: float = 600) -> dict:
+                timeout_s: float = 600, progress: bool = False) -> dict:
     name, model = find_model(out_dir)
     pixels, labels = _test_split(model, data_dir, limit)
-    expected = reference.run(model, pixels)
+    expected = _reference_scores(model, pixels, progress)
     got = host_scores(out_dir, name, pixels, model.num_classes, timeout_s=timeout_s)
     bad = np.flatnonzero((got != expected).any(axis=1))
     return {"target": "host", "n": len(pixels), "mismatches": int(bad.size),
