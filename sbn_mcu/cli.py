@@ -72,6 +72,11 @@ def main():
     """
 
 
+def _interactive() -> bool:
+    """Progress bars only for a person at a terminal, never in logs or pipes."""
+    return sys.stderr.isatty()
+
+
 def _train_options(f):
     options = [
         click.option("--dataset", type=click.Choice(DATASETS), default="fashion-mnist", show_default=True,
@@ -143,7 +148,7 @@ def export(checkpoint, out, name, data_dir, as_json):
     from .export import export as run
     from .summary import table
 
-    report = run(checkpoint, out, name, data_dir, progress=not as_json)
+    report = run(checkpoint, out, name, data_dir, progress=_interactive() and not as_json)
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:
@@ -191,7 +196,7 @@ def verify(out_dir, host, qemu, vectors, limit, data_dir, timeout, as_json):
         raise SbnError("choose --host, --qemu CORE, or both")
     results = []
     if host:
-        results.append(verify_host(out_dir, data_dir, limit, timeout, progress=not as_json))
+        results.append(verify_host(out_dir, data_dir, limit, timeout, progress=_interactive() and not as_json))
         if not as_json:
             _print_result(results[-1], False)
     if qemu:
@@ -265,10 +270,10 @@ def demo(out, vectors, **kw):
     click.secho(f"[1/4] training {kw['arch']} on {kw['dataset']}", bold=True)
     _, metrics = run_train(_config(**kw), out / "run")
     click.secho("[2/4] exporting C", bold=True)
-    report = run_export(out / "run" / "model.pt", out / "export", "model", kw["data_dir"], progress=True)
+    report = run_export(out / "run" / "model.pt", out / "export", "model", kw["data_dir"], progress=_interactive())
     click.echo(table(report))
     click.secho("[3/4] verifying on the host (gcc, whole test split)", bold=True)
-    host = verify_host(out / "export", kw["data_dir"], progress=True)
+    host = verify_host(out / "export", kw["data_dir"], progress=_interactive())
     _print_result(host, False)
     click.secho("[4/4] verifying in QEMU (Cortex-M4, mps2-an386)", bold=True)
     qemu = verify_qemu(out / "export", "cortex-m4", vectors, kw["data_dir"])

@@ -28,7 +28,8 @@ def check_against_torch(model, frozen: FrozenModel, pixels: np.ndarray, progress
     hard = hard_copy(model)
     starts = range(0, len(pixels), 500)
     disagreements = 0
-    bar = (click.progressbar(starts, label=f"checking against torch on {len(pixels):,} test images")
+    bar = (click.progressbar(starts, label=f"checking against torch on {len(pixels):,} test images",
+                             file=click.get_text_stream("stderr"))
            if progress else contextlib.nullcontext(starts))
     with bar as bar, torch.no_grad():
         for i in bar:

@@ -60,7 +60,8 @@ def _reference_scores(model, pixels: np.ndarray, progress: bool) -> np.ndarray:
     import click
 
     with click.progressbar(range(0, len(pixels), 500),
-                           label=f"reference scores for {len(pixels):,} inputs") as bar:
+                           label=f"reference scores for {len(pixels):,} inputs",
+                           file=click.get_text_stream("stderr")) as bar:
         return np.concatenate([reference.run(model, pixels[i:i + 500]) for i in bar])
 
 
