@@ -57,6 +57,7 @@ class Step:
     scratch: int = 0  # words of per-position scratch a convolution needs
     integer_input: bool = False
     weight_bits: int = 0
+    bound: int = 0  # the largest |acc| the layer can produce
 
 
 @dataclass
@@ -67,6 +68,14 @@ class Plan:
     input_shape: tuple
     num_classes: int
     kernels: list[str] = field(default_factory=list)
+
+    @property
+    def wide(self) -> bool:
+        """Whether a dense layer's sums can pass 32 bits (they then use 64)."""
+        return any(s.bound >= 2 ** 31 for s in self.steps if not s.conv)
+
+    def threshold_bytes(self, step: Step) -> int:
+        return 8 if self.wide and not step.conv else 4
 
     @property
     def ram_bytes(self) -> int:
@@ -137,7 +146,7 @@ def plan(model: frozen.FrozenModel) -> Plan:
         steps.append(Step(index=len(steps), kernel=kernel, title=title, weights=packed.reshape(-1),
                           thresholds=thresholds, outputs=w.shape[0], out_shape=out_shape,
                           out_words=out_words, macs=macs, integer_input=first,
-                          weight_bits=w.size, **extra))
+                          weight_bits=w.size, bound=frozen.accumulator_bound(layer, first), **extra))
         i += 2 if pool else 1
 
     buffers = [0, 0]
@@ -203,7 +212,7 @@ def render(model: frozen.FrozenModel, name: str) -> dict[str, str]:
     the_plan = plan(model)
     shape = the_plan.input_shape
     layout = ("C, H, W order: " + "x".join(map(str, shape))) if len(shape) == 3 else "a flat vector"
-    flash = sum(4 * s.weights.size + 4 * (0 if s.thresholds is None else s.thresholds.size)
+    flash = sum(4 * s.weights.size + the_plan.threshold_bytes(s) * (0 if s.thresholds is None else s.thresholds.size)
                 for s in the_plan.steps)
     context = {
         "name": name, "NAME": name.upper(), "version": __version__,
@@ -211,7 +220,7 @@ def render(model: frozen.FrozenModel, name: str) -> dict[str, str]:
         "summary_line": f"Constants: {flash} bytes of flash. Activations: {the_plan.ram_bytes} bytes of RAM.",
         "input_size": math.prod(shape), "input_layout": layout, "num_classes": the_plan.num_classes,
         "ram_bytes": the_plan.ram_bytes, "steps": the_plan.steps, "buffers": the_plan.buffers,
-        "scratch_words": the_plan.scratch_words, "kernels": [k for k in the_plan.kernels],
+        "scratch_words": the_plan.scratch_words, "wide": the_plan.wide, "kernels": [k for k in the_plan.kernels],
     }
     env = environment()
     return {f"{name}.h": env.get_template("model.h.j2").render(context),

@@ -129,9 +129,19 @@ def freeze(model: nn.Sequential, input_shape, meta: dict | None = None) -> froze
                                                             Scores)) else "unsupported layer")
     if not layers or not isinstance(layers[-1], frozen.Dense) or layers[-1].thresholds is not None:
         raise SbnError("the network must end with an SBLinear layer that gives class scores")
-    for layer in layers:
-        if isinstance(layer, (frozen.Dense, frozen.Conv2d)) and frozen.accumulator_bound(layer, True) >= 2 ** 31:
-            raise SbnError(f"a layer with fan-in {layer.weights[0].size} overflows int32 sums; make it smaller")
+    # Dense sums widen to 64 bits in the C when they need to; convolutions and
+    # the int32 class scores of the C API do not.
+    compute = [l for l in layers if isinstance(l, (frozen.Dense, frozen.Conv2d))]
+    for i, layer in enumerate(compute):
+        bound = frozen.accumulator_bound(layer, i == 0)
+        if isinstance(layer, frozen.Conv2d) and bound >= 2 ** 31:
+            raise SbnError(f"a convolution with fan-in {layer.weights[0].size} can pass int32 sums; "
+                           "use fewer input channels or a smaller kernel")
+        if layer is compute[-1] and bound >= 2 ** 31:
+            raise SbnError(f"class scores of a layer with fan-in {layer.weights[0].size} can pass int32, "
+                           "the type of the C API's scores; add a smaller layer before it")
+        if bound >= 2 ** 62:
+            raise SbnError(f"a layer with fan-in {layer.weights[0].size} is too large")
     result = frozen.FrozenModel(tuple(input_shape), layers, dict(meta or {}))
     result.shapes()  # validates every shape now, not in the C compiler
     return result

@@ -52,8 +52,8 @@ static void sbn_conv_bits(const uint32_t *in, const uint32_t *w, const sbn_conv 
                             xs[outside[j] + i] = wo[outside[j] + i];
                         }
                     }
-                    bit = (uint32_t)((int32_t)((taps - n_out) * g.in_c)
-                                     - 2 * (int32_t)sbn_mismatches(xs, wo, row_words) >= thr[o]);
+                    const int32_t m = (int32_t)sbn_mismatches(xs, wo, row_words);
+                    bit = (uint32_t)((int32_t)((taps - n_out) * g.in_c) - m - m >= thr[o]);
                 }
                 word |= bit << (o & 31u);
                 if ((o & 31u) == 31u || o + 1u == g.out_c) {

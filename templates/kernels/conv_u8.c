@@ -84,7 +84,7 @@ static void sbn_conv_u8(const uint8_t *in, const uint32_t *w, const sbn_conv g,
                             sum = sbn_xor_sum4((patch[r] & inside[r]) | (wo[r] & ~inside[r]), wo[r], sum);
                         }
                     }
-                    bit = (uint32_t)((int32_t)(255u * n) - 2 * (int32_t)sum >= thr[o]);
+                    bit = (uint32_t)((int32_t)(255u * n) - (int32_t)sum - (int32_t)sum >= thr[o]);
                 }
                 word |= bit << (o & 31u);
                 if ((o & 31u) == 31u || o + 1u == g.out_c) {

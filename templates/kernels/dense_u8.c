@@ -1,10 +1,11 @@
 /* Fully connected layer on raw uint8 input, thresholded (see xor_bytesum.c). */
 static void sbn_dense_u8(const uint8_t *in, const uint32_t *w, uint32_t n, uint32_t outputs,
-                         const int32_t *thr, uint32_t *bits)
+                         const sbn_acc_t *thr, uint32_t *bits)
 {
     uint32_t words = (n + 31u) >> 5, o, word = 0u;
     for (o = 0u; o < outputs; o++, w += words) {
-        int32_t acc = (int32_t)(255u * n) - 2 * (int32_t)sbn_xor_bytesum(in, w, n);
+        const sbn_acc_t sum = (sbn_acc_t)sbn_xor_bytesum(in, w, n);
+        const sbn_acc_t acc = (sbn_acc_t)255 * (sbn_acc_t)n - sum - sum; /* never 2 * sum: it could overflow */
         word |= (uint32_t)(acc >= thr[o]) << (o & 31u);
         if ((o & 31u) == 31u || o + 1u == outputs) {
             bits[o >> 5] = word;

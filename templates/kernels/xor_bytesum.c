@@ -67,29 +67,38 @@ static inline uint32_t sbn_xor32(const uint8_t *p, uint32_t w, uint32_t acc)
 #define sbn_xor32_aligned sbn_xor32
 #endif
 
-/* sum(p ^ m) over the n pixels of one weight row. */
-static uint32_t sbn_xor_bytesum(const uint8_t *p, const uint32_t *w, uint32_t n)
+/* sum(p ^ m) over the n pixels of one weight row. The 32-bit running sum
+ * takes 65536 weight words (at most 534,773,760) before it is folded into
+ * the total, which is 64-bit when a row can pass 2^32 (SBN_WIDE). */
+static sbn_sum_t sbn_xor_bytesum(const uint8_t *p, const uint32_t *w, uint32_t n)
 {
-    uint32_t total = 0u, i;
+    sbn_sum_t total = 0u;
+    uint32_t part, i = 0u;
     const uint32_t words = n >> 5;
-    if (((uintptr_t)p & 3u) == 0u) { /* the caller's buffer may sit at any address */
-        for (i = 0u; i < words; i++) {
-            total = sbn_xor32_aligned(p + 32u * i, w[i], total);
+    const int aligned = ((uintptr_t)p & 3u) == 0u; /* the caller's buffer may sit at any address */
+    while (i < words) {
+        const uint32_t end = words - i > 65536u ? i + 65536u : words;
+        part = 0u;
+        if (aligned) {
+            for (; i < end; i++) {
+                part = sbn_xor32_aligned(p + 32u * i, w[i], part);
+            }
+        } else {
+            for (; i < end; i++) {
+                part = sbn_xor32(p + 32u * i, w[i], part);
+            }
         }
-    } else {
-        for (i = 0u; i < words; i++) {
-            total = sbn_xor32(p + 32u * i, w[i], total);
-        }
+        total += part;
     }
-    for (i = words << 5; i + 4u <= n; i += 4u) { /* the tail, four pixels at a time */
+    for (i = words << 5, part = 0u; i + 4u <= n; i += 4u) { /* the tail, four pixels at a time */
 #if SBN_DSP
-        total = sbn_usada8(sbn_load4(p + i), sbn_nibble_mask[(w[words] >> (i & 31u)) & 15u], total);
+        part = sbn_usada8(sbn_load4(p + i), sbn_nibble_mask[(w[words] >> (i & 31u)) & 15u], part);
 #else
-        total += sbn_bytesum(sbn_load4(p + i) ^ sbn_nibble_mask[(w[words] >> (i & 31u)) & 15u]);
+        part += sbn_bytesum(sbn_load4(p + i) ^ sbn_nibble_mask[(w[words] >> (i & 31u)) & 15u]);
 #endif
     }
     for (; i < n; i++) {
-        total += (w[i >> 5] >> (i & 31u) & 1u) ? 255u - p[i] : p[i];
+        part += (w[i >> 5] >> (i & 31u) & 1u) ? 255u - p[i] : p[i];
     }
-    return total;
+    return total + part;
 }
