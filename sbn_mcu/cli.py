@@ -88,10 +88,12 @@ def _train_options(f):
         click.option("--limit", type=click.IntRange(min=1), default=None,
                      help="Train on the first N training images only (quick runs)."),
         click.option("--seed", type=int, default=0, show_default=True, help="Random seed."),
-        click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True),
+        click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True,
+                     help="Images per optimisation step."),
         click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=3e-3, show_default=True,
                      help="Adam learning rate (cosine-annealed to 0)."),
-        click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True),
+        click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+                     help="Train on the CPU or on a CUDA GPU."),
         click.option("--v-end", type=click.FloatRange(min=0, min_open=True), default=1000.0,
                      show_default=True, help="Final sharpness v of tanh(v*x); it grows from 1."),
     ]
@@ -117,8 +119,16 @@ def train(out, **kw):
     """Train a Self-Binarizing Network.
 
     Weights and activations pass through tanh(v*x) while v grows exponentially
-    to --v-end, so the network becomes binary by itself. Every epoch prints the
-    soft (tanh) and hard (binary, the one exported) test accuracy.
+    from 1 to --v-end, so the network becomes binary by itself. Every epoch
+    prints the soft (tanh) and hard (binary, the one exported) test accuracy;
+    batch-norm statistics are re-estimated in hard mode, and the checkpoint
+    keeps them. The same --seed gives the same checkpoint on the CPU.
+
+    \b
+    Examples:
+      sbn-mcu train --out runs/mlp                          # 784-256-256-10, 15 epochs
+      sbn-mcu train --arch cnn --epochs 10 --out runs/cnn
+      sbn-mcu train --limit 2000 --epochs 2 --out runs/quick
     """
     from .train import train as run
 
