@@ -145,25 +145,30 @@ def train(out, **kw):
               help="C prefix: NAME.h, NAME.c and NAME_infer(). Must be a C identifier.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None,
               help="Dataset folder, for the check against torch on the test split.")
+@click.option("--single-header", is_flag=True,
+              help="One NAME.h with the implementation behind NAME_IMPLEMENTATION, instead of NAME.h + NAME.c.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def export(checkpoint, out, name, data_dir, as_json):
+def export(checkpoint, out, name, data_dir, single_header, as_json):
     """Freeze a checkpoint into integer thresholds and generate C.
 
     Batch norm + sign fold into one integer comparison per channel; the input
     normalisation folds into the first layer, which takes raw uint8 values.
     Before writing, the frozen model is checked against torch's hard network
     on the whole test split. Writes NAME.h, NAME.c, NAME.sbn.npz (the frozen
-    model, numpy only) and summary.json, all at once.
+    model, numpy only), summary.json, and NAME.cmake / NAME.mk to drop the
+    folder into a CMake or make project, all at once.
     """
     from .export import export as run
     from .summary import table
 
-    report = run(checkpoint, out, name, data_dir, progress=_interactive() and not as_json)
+    report = run(checkpoint, out, name, data_dir, progress=_interactive() and not as_json,
+                 single_header=single_header)
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:
         click.echo(table(report))
-        click.echo(f"wrote {out}/{name}.h, {name}.c, {name}.sbn.npz, summary.json")
+        sources = f"{name}.h" if single_header else f"{name}.h, {name}.c"
+        click.echo(f"wrote {out}/{sources}, {name}.sbn.npz, summary.json, {name}.cmake, {name}.mk")
 
 
 def _print_result(result: dict, as_json: bool) -> None:

@@ -206,8 +206,12 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render(model: frozen.FrozenModel, name: str) -> dict[str, str]:
-    """``{"NAME.h": ..., "NAME.c": ...}``; deterministic for a given model."""
+def render(model: frozen.FrozenModel, name: str, single_header: bool = False) -> dict[str, str]:
+    """``{"NAME.h": ..., "NAME.c": ...}``; deterministic for a given model.
+
+    With ``single_header`` the implementation goes into ``NAME.h`` behind
+    ``NAME_IMPLEMENTATION`` and there is no ``NAME.c``.
+    """
     check_name(name)
     the_plan = plan(model)
     shape = the_plan.input_shape
@@ -220,8 +224,32 @@ def render(model: frozen.FrozenModel, name: str) -> dict[str, str]:
         "summary_line": f"Constants: {flash} bytes of flash. Activations: {the_plan.ram_bytes} bytes of RAM.",
         "input_size": math.prod(shape), "input_layout": layout, "num_classes": the_plan.num_classes,
         "ram_bytes": the_plan.ram_bytes, "steps": the_plan.steps, "buffers": the_plan.buffers,
-        "scratch_words": the_plan.scratch_words, "wide": the_plan.wide, "kernels": [k for k in the_plan.kernels],
+        "scratch_words": the_plan.scratch_words, "wide": the_plan.wide, "kernels": the_plan.kernels,
+        "single_header": single_header,
     }
     env = environment()
+    if single_header:
+        return {f"{name}.h": env.get_template("single.h.j2").render(context)}
     return {f"{name}.h": env.get_template("model.h.j2").render(context),
             f"{name}.c": env.get_template("model.c.j2").render(context)}
+
+
+def build_fragments(name: str, single_header: bool = False) -> dict[str, str]:
+    """``NAME.cmake`` and ``NAME.mk``: drop the export folder into a CMake or make project."""
+    env = environment()
+    context = {"name": name, "NAME": name.upper(), "single_header": single_header}
+    return {f"{name}.cmake": env.get_template("model.cmake.j2").render(context),
+            f"{name}.mk": env.get_template("model.mk.j2").render(context)}
+
+
+def model_sources(out_dir, name: str, scratch_dir) -> list:
+    """The C files that build an export: ``NAME.c``, or for a single header a
+    one-line file in ``scratch_dir`` that defines ``NAME_IMPLEMENTATION``."""
+    from pathlib import Path
+
+    source = Path(out_dir) / f"{name}.c"
+    if source.is_file():
+        return [source]
+    stub = Path(scratch_dir) / f"{name}_impl.c"
+    stub.write_text(f'#define {name.upper()}_IMPLEMENTATION\n#include "{name}.h"\n')
+    return [stub]

@@ -14,7 +14,7 @@ from .errors import SbnError
 from .frozen import SUFFIX, FrozenModel
 
 
-REPLACEABLE = ("*.h", "*.c", "*" + SUFFIX, "summary.json")  # what an earlier export wrote
+REPLACEABLE = ("*.h", "*.c", "*.cmake", "*.mk", "*" + SUFFIX, "summary.json")  # what an export writes
 
 
 def check_against_torch(model, frozen: FrozenModel, pixels: np.ndarray, progress: bool = False) -> int:
@@ -41,8 +41,9 @@ def check_against_torch(model, frozen: FrozenModel, pixels: np.ndarray, progress
 
 
 def export(checkpoint: Path, out_dir: Path, name: str = "model", data_dir: Path | None = None,
-           progress: bool = False) -> dict:
-    """Write ``NAME.h``, ``NAME.c``, ``NAME.sbn.npz`` and ``summary.json`` into ``out_dir``."""
+           progress: bool = False, single_header: bool = False) -> dict:
+    """Write ``NAME.h``, ``NAME.c`` (or one ``NAME.h`` with ``single_header``), ``NAME.sbn.npz``,
+    ``summary.json`` and the build fragments ``NAME.cmake`` and ``NAME.mk`` into ``out_dir``."""
     from .freeze import freeze
     from .train import load_checkpoint
 
@@ -59,7 +60,8 @@ def export(checkpoint: Path, out_dir: Path, name: str = "model", data_dir: Path 
     if disagreements:
         raise SbnError(f"the frozen model disagrees with torch's hard network on {disagreements} of "
                        f"{len(pixels)} test images; nothing was written (please report this as a bug)")
-    files = codegen.render(frozen, name)
+    files = codegen.render(frozen, name, single_header)
+    files.update(codegen.build_fragments(name, single_header))
     report = summary.summarise(codegen.plan(frozen))
     report["name"] = name
     files["summary.json"] = json.dumps(report, indent=2) + "\n"
@@ -76,7 +78,9 @@ def find_model(out_dir: Path) -> tuple[str, FrozenModel]:
         raise SbnError(f"{out_dir} is not an export folder (expected one *{SUFFIX}); "
                        "run `sbn-mcu export MODEL.pt --out DIR` first")
     name = found[0].name[:-len(SUFFIX)]
-    for suffix in (".h", ".c"):
-        if not (out_dir / (name + suffix)).is_file():
-            raise SbnError(f"{out_dir / (name + suffix)} is missing; export again")
+    header = out_dir / f"{name}.h"
+    single = header.is_file() and f"{name.upper()}_IMPLEMENTATION" in header.read_text()
+    for path in [header] + ([] if single else [out_dir / f"{name}.c"]):
+        if not path.is_file():
+            raise SbnError(f"{path} is missing; export again")
     return name, FrozenModel.load(found[0])

@@ -34,7 +34,7 @@ def host_scores(out_dir: Path, name: str, pixels: np.ndarray, num_classes: int,
         driver = tmp / "host_main.c"
         driver.write_text(codegen.environment().get_template("host_main.c.j2")
                           .render(name=name, NAME=name.upper()))
-        exe = toolchain.compile_host([Path(out_dir) / f"{name}.c", driver], tmp / "model",
+        exe = toolchain.compile_host([*codegen.model_sources(out_dir, name, tmp), driver], tmp / "model",
                                      include_dirs=[Path(out_dir)], extra_flags=extra_flags)
         inputs = tmp / "inputs.bin"
         np.ascontiguousarray(pixels, dtype=np.uint8).tofile(inputs)
@@ -86,7 +86,7 @@ def verify_qemu(out_dir: Path, core: str = "cortex-m4", vectors: int = 20,
     pixels, labels = _test_split(model, data_dir, vectors)
     expected = reference.run(model, pixels)
     with tempfile.TemporaryDirectory(prefix="sbn-qemu-") as tmp:
-        result = toolchain.run_golden(core, [Path(out_dir) / f"{name}.c"], [Path(out_dir)], name,
+        result = toolchain.run_golden(core, codegen.model_sources(out_dir, name, tmp), [Path(out_dir)], name,
                                       pixels, expected, Path(tmp), timeout_s=timeout_s)
     return {"target": f"qemu:{result.core}", "machine": result.machine, "n": result.n,
             "mismatches": result.mismatches, "passed": result.passed,

@@ -37,7 +37,7 @@ from sbn_mcu.layers import hard_copy
 from sbn_mcu.train import TrainConfig, load_checkpoint, normalise, train
 
 NAME = "fm"
-EXPORT_FILES = {f"{NAME}.h", f"{NAME}.c", f"{NAME}.sbn.npz", "summary.json"}
+EXPORT_FILES = {f"{NAME}.h", f"{NAME}.c", f"{NAME}.sbn.npz", "summary.json", f"{NAME}.cmake", f"{NAME}.mk"}
 SUMMED = ("parameters", "weight_bits", "flash_bytes", "binary_macs", "integer_macs")
 
 # arch -> (training images, test images checked, own data folder?)
@@ -191,7 +191,7 @@ def test_qemu_golden_run_reports_a_changed_score(chain, tmp_path):
 # The export folder
 
 
-def test_export_folder_holds_exactly_the_four_files(chain):
+def test_export_folder_holds_exactly_its_files(chain):
     assert {p.name for p in chain.out_dir.iterdir()} == EXPORT_FILES
     # the staging folders used for the atomic write are gone
     assert sorted(p.name for p in chain.out_dir.parent.iterdir() if p.name.startswith(".")) == []

@@ -149,7 +149,8 @@ def test_export_prints_the_summary_it_writes(cli_export):
     proc, out_dir = cli_export
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.strip() == ""
-    assert {p.name for p in out_dir.iterdir()} == {f"{NAME}.h", f"{NAME}.c", f"{NAME}.sbn.npz", "summary.json"}
+    assert {p.name for p in out_dir.iterdir()} == {f"{NAME}.h", f"{NAME}.c", f"{NAME}.sbn.npz", "summary.json",
+                                                  f"{NAME}.cmake", f"{NAME}.mk"}
     assert json.loads(proc.stdout) == json.loads((out_dir / "summary.json").read_text())
 
 
@@ -510,7 +511,8 @@ def test_demo(tmp_path):
     assert report["host"]["accuracy"] == report["host"]["reference_accuracy"]
     assert report["qemu"]["instructions_per_inference"] > 0
     assert {"model.pt", "metrics.json", "curves.png"} <= {p.name for p in (out / "run").iterdir()}
-    assert {"model.h", "model.c", "model.sbn.npz", "summary.json"} == {p.name for p in (out / "export").iterdir()}
+    assert {"model.h", "model.c", "model.sbn.npz", "summary.json", "model.cmake", "model.mk"} == {
+        p.name for p in (out / "export").iterdir()}
     assert report["summary"] == json.loads((out / "export" / "summary.json").read_text())["total"]
 
 
