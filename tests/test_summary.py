@@ -8,10 +8,8 @@ convolution; RAM (.bss) must match exactly.
 
 import subprocess
 
-import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from sbn_mcu import codegen, freeze, models, summary, toolchain
 
