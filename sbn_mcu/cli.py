@@ -115,7 +115,9 @@ def _config(**kw):
 @click.option("--epochs", type=click.IntRange(min=1), default=15, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="Run folder: model.pt, metrics.json and curves.png go here.")
-def train(out, **kw):
+@click.option("--resume", is_flag=True,
+              help="Continue the run in --out from its last finished epoch (same options as before).")
+def train(out, resume, **kw):
     """Train a Self-Binarizing Network.
 
     Weights and activations pass through tanh(v*x) while v grows exponentially
@@ -129,10 +131,11 @@ def train(out, **kw):
       sbn-mcu train --out runs/mlp                          # 784-256-256-10, 15 epochs
       sbn-mcu train --arch cnn --epochs 10 --out runs/cnn
       sbn-mcu train --limit 2000 --epochs 2 --out runs/quick
+      sbn-mcu train --arch cnn --epochs 10 --out runs/cnn --resume   # after an interruption
     """
     from .train import train as run
 
-    _, metrics = run(_config(**kw), out)
+    _, metrics = run(_config(**kw), out, resume=resume)
     last = metrics[-1]
     click.echo(f"hard-binary test accuracy {100 * last['hard_accuracy']:.2f}% "
                f"(soft {100 * last['soft_accuracy']:.2f}%); wrote {out}/model.pt, metrics.json, curves.png")

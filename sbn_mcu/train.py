@@ -91,9 +91,7 @@ def save_checkpoint(path: Path, model: nn.Module, config: TrainConfig, metrics: 
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
         "dataset": config.dataset, "arch": config.arch, "metrics": metrics,
     }
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    _write_atomically(path, lambda tmp: torch.save(state, tmp))
 
 
 def load_checkpoint(path: Path) -> tuple[nn.Module, dict]:
@@ -152,12 +150,37 @@ def plot_curves(metrics: list[dict], path: Path) -> None:
     os.replace(tmp, path)
 
 
+TRAINING_STATE = "training.pt"  # the run's state after its last finished epoch, for --resume
+RESUME_FIELDS = ("dataset", "arch", "epochs", "limit", "seed", "batch_size", "lr", "v_start", "v_end", "v_shape")
+
+
+def _plain_config(config: TrainConfig) -> dict:
+    return {k: str(v) if isinstance(v, Path) else v for k, v in vars(config).items()}
+
+
+def _load_training_state(path: Path, config: TrainConfig) -> dict:
+    if not path.is_file():
+        raise SbnError(f"nothing to resume: {path} does not exist; train without --resume first")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for a damaged file
+        raise SbnError(f"{path} is corrupt or truncated ({type(err).__name__}); train without --resume") from None
+    saved = state.get("config", {}) if isinstance(state, dict) else {}
+    changed = [k for k in RESUME_FIELDS if saved.get(k) != _plain_config(config).get(k)]
+    if changed:
+        raise SbnError(f"--resume needs the options of the interrupted run; {', '.join('--' + k.replace('_', '-') for k in changed)} "
+                       "differ")
+    return state
+
+
 def train(config: TrainConfig, out_dir: Path, progress: bool = True,
-          model: nn.Sequential | None = None) -> tuple[nn.Module, list[dict]]:
+          model: nn.Sequential | None = None, resume: bool = False) -> tuple[nn.Module, list[dict]]:
     """Train, evaluate soft and hard every epoch, and write the run folder.
 
     ``model`` is any ``nn.Sequential`` of sbn-mcu layers taking 1x28x28
-    images; without it, ``config.arch`` names one.
+    images; without it, ``config.arch`` names one. After every epoch the
+    whole training state is saved, and ``resume`` continues from it: the
+    result is the same as that of an uninterrupted run.
     """
     if model is None and config.arch not in models.ARCHITECTURES:
         raise SbnError(f"unknown architecture {config.arch!r}; choose one of {', '.join(models.ARCHITECTURES)}")
@@ -178,6 +201,9 @@ def train(config: TrainConfig, out_dir: Path, progress: bool = True,
         raise SbnError(f"cannot create run folder {out_dir}: {err.strerror}") from None
 
     device = torch.device(config.device)
+    saved = _load_training_state(out_dir / TRAINING_STATE, config) if resume else None
+    if saved is not None:
+        model = models.build(saved["architecture"])
     model = (model if model is not None else models.ARCHITECTURES[config.arch]()).to(device)
     steps_per_epoch = -(-len(train_x) // config.batch_size)
     total = steps_per_epoch * config.epochs
@@ -188,7 +214,14 @@ def train(config: TrainConfig, out_dir: Path, progress: bool = True,
     generator = torch.Generator().manual_seed(config.seed)
     calibration = train_x[:config.calibration_images]
     metrics: list[dict] = []
-    for epoch in range(1, config.epochs + 1):
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optimiser.load_state_dict(saved["optimiser"])
+        lr_schedule.load_state_dict(saved["lr_schedule"])
+        sharpening.step_count = saved["sharpening_step"]
+        generator.set_state(saved["generator"])
+        metrics = list(saved["metrics"])
+    for epoch in range(len(metrics) + 1, config.epochs + 1):
         model.train()
         set_hard(model, False)
         started = time.perf_counter()
@@ -216,14 +249,28 @@ def train(config: TrainConfig, out_dir: Path, progress: bool = True,
         if progress:
             tqdm.write(f"epoch {epoch:3d}  v {record['v']:8.1f}  soft {100 * record['soft_accuracy']:.2f}%  "
                        f"hard {100 * record['hard_accuracy']:.2f}%  ({seconds:.1f} s)")
+        _write_atomically(out_dir / TRAINING_STATE, lambda path: torch.save({
+            "config": _plain_config(config), "architecture": models.describe(model),
+            "model": model.state_dict(), "optimiser": optimiser.state_dict(),
+            "lr_schedule": lr_schedule.state_dict(), "sharpening_step": sharpening.step_count,
+            "generator": generator.get_state(), "metrics": metrics}, path))
+        _write_metrics(out_dir, config, metrics)
     # keep the hard statistics: the checkpoint describes the network that is exported
     final = calibrate_hard(model, calibration)
     model.load_state_dict({k: v.to(torch.float32) for k, v in final.state_dict().items()})
     save_checkpoint(out_dir / "model.pt", model, config, metrics)
-    tmp = out_dir / "metrics.json.tmp"
-    tmp.write_text(json.dumps({"config": {k: str(v) if isinstance(v, Path) else v
-                                          for k, v in vars(config).items()},
-                               "epochs": metrics}, indent=2))
-    os.replace(tmp, out_dir / "metrics.json")
-    plot_curves(metrics, out_dir / "curves.png")
+    _write_metrics(out_dir, config, metrics)
     return model, metrics
+
+
+def _write_atomically(path: Path, write) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def _write_metrics(out_dir: Path, config: TrainConfig, metrics: list[dict]) -> None:
+    """metrics.json and curves.png, as they stand after the last epoch."""
+    _write_atomically(out_dir / "metrics.json", lambda path: path.write_text(
+        json.dumps({"config": _plain_config(config), "epochs": metrics}, indent=2)))
+    plot_curves(metrics, out_dir / "curves.png")

@@ -15,3 +15,45 @@ def test_same_seed_same_checkpoint_other_seed_differs(tmp_path):
     a, b, c = states(tmp_path, 5, "a"), states(tmp_path, 5, "b"), states(tmp_path, 6, "c")
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_resume_gives_the_uninterrupted_result(tmp_path, monkeypatch):
+    import pytest
+
+    import sbn_mcu.train as training
+    from sbn_mcu.errors import SbnError
+
+    config = TrainConfig(limit=400, epochs=3, seed=2, calibration_images=400)
+    whole, whole_metrics = train(config, tmp_path / "whole", progress=False)
+
+    calls = {"n": 0}
+    real = training.calibrate_hard
+
+    def interrupt_in_epoch_two(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise KeyboardInterrupt  # as if Ctrl-C came during epoch 2
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training, "calibrate_hard", interrupt_in_epoch_two)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, tmp_path / "cut", progress=False)
+    monkeypatch.setattr(training, "calibrate_hard", real)
+    assert not (tmp_path / "cut" / "model.pt").exists()
+    with pytest.raises(SbnError, match="--seed"):
+        train(TrainConfig(limit=400, epochs=3, seed=9, calibration_images=400), tmp_path / "cut", resume=True,
+              progress=False)
+    resumed, resumed_metrics = train(config, tmp_path / "cut", progress=False, resume=True)
+    a, b = whole.state_dict(), resumed.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    strip = lambda ms: [{k: v for k, v in m.items() if k != "seconds"} for m in ms]
+    assert strip(resumed_metrics) == strip(whole_metrics)
+
+
+def test_resume_without_a_run_is_a_clear_error(tmp_path):
+    import pytest
+
+    from sbn_mcu.errors import SbnError
+
+    with pytest.raises(SbnError, match="nothing to resume"):
+        train(TrainConfig(limit=100, epochs=1), tmp_path / "none", progress=False, resume=True)
