@@ -83,6 +83,10 @@ def _train_options(f):
                      help="IDX dataset to train on."),
         click.option("--arch", type=click.Choice(["mlp", "cnn"]), default="mlp", show_default=True,
                      help="mlp: 784-256-256-10. cnn: conv32-pool-conv64-pool-fc10."),
+        click.option("--method", type=click.Choice(["sbn", "ste", "float"]), default="sbn", show_default=True,
+                     help="sbn: tanh(v*x) sharpened to sign. Baselines on the same architecture: ste "
+                          "(BinaryNet: sign with a straight-through gradient, latent weights in [-1, 1]) "
+                          "and float (ReLU, float weights; not exportable)."),
         click.option("--data-dir", type=click.Path(path_type=Path), default=None,
                      help="Folder with the four IDX files [default: /usr/share/datasets/<dataset>]."),
         click.option("--limit", type=click.IntRange(min=1), default=None,
@@ -105,7 +109,8 @@ def _train_options(f):
 def _config(**kw):
     from .train import TrainConfig
 
-    return TrainConfig(dataset=kw["dataset"], arch=kw["arch"], epochs=kw["epochs"], data_dir=kw["data_dir"],
+    return TrainConfig(dataset=kw["dataset"], arch=kw["arch"], method=kw["method"], epochs=kw["epochs"],
+                       data_dir=kw["data_dir"],
                        limit=kw["limit"], seed=kw["seed"], batch_size=kw["batch_size"], lr=kw["lr"],
                        device=kw["device"], v_end=kw["v_end"])
 

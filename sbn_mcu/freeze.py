@@ -61,6 +61,8 @@ def freeze(model: nn.Sequential, input_shape, meta: dict | None = None) -> froze
     layer with thresholds) or ends the network (class scores, optionally
     scaled by :class:`Scores`).
     """
+    if any(getattr(m, "method", "sbn") == "float" for m in model.modules()):
+        raise SbnError("a float model has no binary network to export; train it with --method sbn or ste")
     modules = list(model)
     layers: list[frozen.Layer] = []
     first = True

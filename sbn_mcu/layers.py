@@ -19,10 +19,23 @@ from torch import nn
 from torch.nn import functional as F
 
 
-def binarize(x: torch.Tensor, v: torch.Tensor, hard: bool) -> torch.Tensor:
-    """``tanh(v*x)`` while training; ``sign(x)`` with ``sign(0) = +1`` in hard mode."""
+METHODS = ("sbn", "ste", "float")
+
+
+def binarize(x: torch.Tensor, v: torch.Tensor, hard: bool, method: str = "sbn") -> torch.Tensor:
+    """``tanh(v*x)`` while training; ``sign(x)`` with ``sign(0) = +1`` in hard mode.
+
+    The baselines the benchmarks compare against: ``ste`` is BinaryNet's sign
+    with a straight-through (hardtanh) gradient; ``float`` does not binarize.
+    """
+    if method == "float":
+        return x
+    sign = torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
     if hard:
-        return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
+        return sign
+    if method == "ste":
+        clipped = x.clamp(-1.0, 1.0)
+        return clipped + (sign - clipped).detach()  # forward: sign; backward: 1 inside [-1, 1]
     return torch.tanh(v * x)
 
 
@@ -32,6 +45,7 @@ class SelfBinarizing(nn.Module):
     def _init_sbn(self, v: float = 1.0) -> None:
         self.register_buffer("v", torch.tensor(float(v)))
         self.hard = False
+        self.method = "sbn"  # see binarize; set for a whole model with set_method
         self.byte_input = False  # set by hard_copy on the layer that sees (2p - 255) / 255
 
     def _exact(self, x: torch.Tensor, layer) -> torch.Tensor:
@@ -52,7 +66,7 @@ class SBLinear(nn.Linear, SelfBinarizing):
         self._init_sbn()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        w = binarize(self.weight, self.v, self.hard)
+        w = binarize(self.weight, self.v, self.hard, self.method)
         if self.hard and self.byte_input:
             return self._exact(x, lambda q: F.linear(q, w))
         return F.linear(x, w)
@@ -73,7 +87,7 @@ class SBConv2d(nn.Conv2d, SelfBinarizing):
         self._init_sbn()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        w = binarize(self.weight, self.v, self.hard)
+        w = binarize(self.weight, self.v, self.hard, self.method)
         if self.hard and self.byte_input:
             return self._exact(x, lambda q: self._conv_forward(q, w, None))
         return self._conv_forward(x, w, None)
@@ -87,7 +101,9 @@ class SBActivation(SelfBinarizing):
         self._init_sbn()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return binarize(x, self.v, self.hard)
+        if self.method == "float":
+            return F.relu(x)  # the float baseline of the same architecture
+        return binarize(x, self.v, self.hard, self.method)
 
 
 class Scores(nn.Module):
@@ -131,6 +147,24 @@ def hard_copy(model: nn.Module) -> nn.Module:
     if first is not None:
         first.byte_input = True
     return set_hard(clone, True)
+
+
+def set_method(model: nn.Module, method: str) -> nn.Module:
+    """Train ``model`` as a self-binarizing (``sbn``), STE (``ste``) or ``float`` network."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    for module in model.modules():
+        if isinstance(module, SelfBinarizing):
+            module.method = method
+    return model
+
+
+def clip_latent_weights(model: nn.Module) -> None:
+    """STE keeps its latent weights in [-1, 1], where its gradient lives."""
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, (SBLinear, SBConv2d)) and module.method == "ste":
+                module.weight.clamp_(-1.0, 1.0)
 
 
 def set_sharpness(model: nn.Module, v: float) -> None:

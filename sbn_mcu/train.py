@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from . import data, models
 from .errors import SbnError
-from .layers import hard_copy, set_hard, set_sharpness
+from .layers import METHODS, clip_latent_weights, hard_copy, set_hard, set_method, set_sharpness
 from .schedule import Sharpening
 
 CHECKPOINT_FORMAT = "sbn-mcu-checkpoint"
@@ -39,6 +39,7 @@ def normalise(pixels: torch.Tensor) -> torch.Tensor:
 class TrainConfig:
     dataset: str = "fashion-mnist"
     arch: str = "mlp"
+    method: str = "sbn"  # sbn, or the ste / float baselines
     epochs: int = 10
     data_dir: Path | None = None
     limit: int | None = None
@@ -89,7 +90,7 @@ def save_checkpoint(path: Path, model: nn.Module, config: TrainConfig, metrics: 
         "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
         "architecture": models.describe(model), "input_shape": list(INPUT_SHAPE),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "dataset": config.dataset, "arch": config.arch, "metrics": metrics,
+        "dataset": config.dataset, "arch": config.arch, "method": config.method, "metrics": metrics,
     }
     _write_atomically(path, lambda tmp: torch.save(state, tmp))
 
@@ -114,6 +115,9 @@ def load_checkpoint(path: Path) -> tuple[nn.Module, dict]:
         raise SbnError(f"{path} has checkpoint version {state.get('version')}; this sbn-mcu reads "
                        f"version {CHECKPOINT_VERSION}")
     model = models.build(state["architecture"])
+    if state.get("method", "sbn") not in METHODS:
+        raise SbnError(f"checkpoint {path} names an unknown training method {state.get('method')!r}")
+    set_method(model, state.get("method", "sbn"))
     try:
         model.load_state_dict(state["state_dict"])
     except (RuntimeError, KeyError) as err:
@@ -151,7 +155,7 @@ def plot_curves(metrics: list[dict], path: Path) -> None:
 
 
 TRAINING_STATE = "training.pt"  # the run's state after its last finished epoch, for --resume
-RESUME_FIELDS = ("dataset", "arch", "epochs", "limit", "seed", "batch_size", "lr", "v_start", "v_end", "v_shape")
+RESUME_FIELDS = ("dataset", "arch", "method", "epochs", "limit", "seed", "batch_size", "lr", "v_start", "v_end", "v_shape")
 
 
 def _plain_config(config: TrainConfig) -> dict:
@@ -204,7 +208,9 @@ def train(config: TrainConfig, out_dir: Path, progress: bool = True,
     saved = _load_training_state(out_dir / TRAINING_STATE, config) if resume else None
     if saved is not None:
         model = models.build(saved["architecture"])
-    model = (model if model is not None else models.ARCHITECTURES[config.arch]()).to(device)
+    if config.method not in METHODS:
+        raise SbnError(f"unknown method {config.method!r}; choose one of {', '.join(METHODS)}")
+    model = set_method(model if model is not None else models.ARCHITECTURES[config.arch](), config.method).to(device)
     steps_per_epoch = -(-len(train_x) // config.batch_size)
     total = steps_per_epoch * config.epochs
     sharpening = Sharpening(config.v_start, config.v_end, total, config.v_shape)
@@ -236,6 +242,7 @@ def train(config: TrainConfig, out_dir: Path, progress: bool = True,
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
+            clip_latent_weights(model)
             lr_schedule.step()
             sharpening.step()
             if step % 20 == 0:

@@ -57,3 +57,36 @@ def test_resume_without_a_run_is_a_clear_error(tmp_path):
 
     with pytest.raises(SbnError, match="nothing to resume"):
         train(TrainConfig(limit=100, epochs=1), tmp_path / "none", progress=False, resume=True)
+
+
+def test_ste_gradient_is_hardtanh_and_forward_is_sign():
+    from sbn_mcu.layers import binarize
+
+    x = torch.tensor([-2.0, -1.0, -0.3, 0.0, 0.4, 1.0, 1.5], requires_grad=True)
+    y = binarize(x, torch.tensor(1.0), hard=False, method="ste")
+    assert torch.equal(y.detach(), torch.tensor([-1.0, -1.0, -1.0, 1.0, 1.0, 1.0, 1.0]))
+    y.sum().backward()
+    assert torch.equal(x.grad, (x.detach().abs() <= 1).float())
+
+
+def test_ste_model_exports_bit_exact_and_float_model_is_refused(tmp_path):
+    import pytest
+
+    from sbn_mcu.errors import SbnError
+    from sbn_mcu.export import export
+    from sbn_mcu.layers import SBLinear
+    from sbn_mcu.verify import verify_host
+
+    ste, _ = train(TrainConfig(method="ste", limit=600, epochs=1, calibration_images=600), tmp_path / "ste",
+                   progress=False)
+    latent = [m.weight for m in ste.modules() if isinstance(m, SBLinear)]
+    assert all(w.abs().max() <= 1.0 for w in latent)  # clipped like BinaryNet
+    export(tmp_path / "ste" / "model.pt", tmp_path / "ste-export", "fm")
+    result = verify_host(tmp_path / "ste-export", limit=300)
+    assert result["mismatches"] == 0 and result["accuracy"] > 0.3
+    _, metrics = train(TrainConfig(method="float", limit=600, epochs=1, calibration_images=600),
+                       tmp_path / "float", progress=False)
+    assert metrics[-1]["soft_accuracy"] > 0.3  # the float baseline learns
+    with pytest.raises(SbnError, match="float model"):
+        export(tmp_path / "float" / "model.pt", tmp_path / "float-export", "fm")
+    assert not (tmp_path / "float-export").exists()
