@@ -77,6 +77,15 @@ class Plan:
     def threshold_bytes(self, step: Step) -> int:
         return 8 if self.wide and not step.conv else 4
 
+    def step_flash_bytes(self, step: Step) -> int:
+        """Packed weights and thresholds of one step: what the summary calls flash."""
+        thresholds = 0 if step.thresholds is None else step.thresholds.size
+        return 4 * step.weights.size + self.threshold_bytes(step) * thresholds
+
+    @property
+    def flash_bytes(self) -> int:
+        return sum(self.step_flash_bytes(s) for s in self.steps)
+
     @property
     def ram_bytes(self) -> int:
         return 4 * (sum(self.buffers) + self.scratch_words)
@@ -216,12 +225,11 @@ def render(model: frozen.FrozenModel, name: str, single_header: bool = False) ->
     the_plan = plan(model)
     shape = the_plan.input_shape
     layout = ("C, H, W order: " + "x".join(map(str, shape))) if len(shape) == 3 else "a flat vector"
-    flash = sum(4 * s.weights.size + the_plan.threshold_bytes(s) * (0 if s.thresholds is None else s.thresholds.size)
-                for s in the_plan.steps)
     context = {
         "name": name, "NAME": name.upper(), "version": __version__,
         "description": " -> ".join(s.title for s in the_plan.steps),
-        "summary_line": f"Constants: {flash} bytes of flash. Activations: {the_plan.ram_bytes} bytes of RAM.",
+        "summary_line": (f"Constants: {the_plan.flash_bytes} bytes of flash. "
+                         f"Activations: {the_plan.ram_bytes} bytes of RAM."),
         "input_size": math.prod(shape), "input_layout": layout, "num_classes": the_plan.num_classes,
         "ram_bytes": the_plan.ram_bytes, "steps": the_plan.steps, "buffers": the_plan.buffers,
         "scratch_words": the_plan.scratch_words, "wide": the_plan.wide, "kernels": the_plan.kernels,

@@ -14,7 +14,7 @@ def summarise(plan: Plan) -> dict:
             "layer": step.index, "operation": step.title, "output": list(step.out_shape),
             "parameters": step.weight_bits + thresholds,
             "weight_bits": step.weight_bits,
-            "flash_bytes": 4 * step.weights.size + plan.threshold_bytes(step) * thresholds,
+            "flash_bytes": plan.step_flash_bytes(step),
             "ram_bytes": 4 * step.out_words,
             "binary_macs": 0 if step.integer_input else step.macs,
             "integer_macs": step.macs if step.integer_input else 0,
