@@ -215,14 +215,16 @@ def environment() -> jinja2.Environment:
     return env
 
 
-def render(model: frozen.FrozenModel, name: str, single_header: bool = False) -> dict[str, str]:
+def render(model: frozen.FrozenModel, name: str, single_header: bool = False,
+           the_plan: Plan | None = None) -> dict[str, str]:
     """``{"NAME.h": ..., "NAME.c": ...}``; deterministic for a given model.
 
     With ``single_header`` the implementation goes into ``NAME.h`` behind
-    ``NAME_IMPLEMENTATION`` and there is no ``NAME.c``.
+    ``NAME_IMPLEMENTATION`` and there is no ``NAME.c``. ``the_plan`` saves
+    planning again when the caller has it.
     """
     check_name(name)
-    the_plan = plan(model)
+    the_plan = the_plan or plan(model)
     shape = the_plan.input_shape
     layout = ("C, H, W order: " + "x".join(map(str, shape))) if len(shape) == 3 else "a flat vector"
     context = {

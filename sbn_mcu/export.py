@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 from pathlib import Path
 
@@ -19,20 +18,16 @@ REPLACEABLE = ("*.h", "*.c", "*.cmake", "*.mk", "*" + SUFFIX, "summary.json")  #
 
 def check_against_torch(model, frozen: FrozenModel, pixels: np.ndarray, progress: bool = False) -> int:
     """Inputs where torch's hard network and the reference predict different classes."""
-    import click
     import torch
 
     from .layers import hard_copy
     from .train import normalise
 
     hard = hard_copy(model)
-    starts = range(0, len(pixels), 500)
     disagreements = 0
-    bar = (click.progressbar(starts, label=f"checking against torch on {len(pixels):,} test images",
-                             file=click.get_text_stream("stderr"))
-           if progress else contextlib.nullcontext(starts))
-    with bar as bar, torch.no_grad():
-        for i in bar:
+    label = f"checking against torch on {len(pixels):,} test images"
+    with reference.batches(len(pixels), label, progress) as starts, torch.no_grad():
+        for i in starts:
             batch = pixels[i:i + 500]
             ours = reference.predict(reference.run(frozen, batch))
             theirs = hard(normalise(torch.from_numpy(batch)).double()).argmax(1).numpy()
@@ -60,9 +55,10 @@ def export(checkpoint: Path, out_dir: Path, name: str = "model", data_dir: Path 
     if disagreements:
         raise SbnError(f"the frozen model disagrees with torch's hard network on {disagreements} of "
                        f"{len(pixels)} test images; nothing was written (please report this as a bug)")
-    files = codegen.render(frozen, name, single_header)
+    the_plan = codegen.plan(frozen)
+    files = codegen.render(frozen, name, single_header, the_plan)
     files.update(codegen.build_fragments(name, single_header))
-    report = summary.summarise(codegen.plan(frozen))
+    report = summary.summarise(the_plan)
     report["name"] = name
     files["summary.json"] = json.dumps(report, indent=2) + "\n"
     files[name + SUFFIX] = frozen.to_bytes()

@@ -57,6 +57,19 @@ def run(model: frozen.FrozenModel, inputs: np.ndarray, batch: int = 500) -> np.n
     return np.concatenate(out) if out else np.zeros((0, model.num_classes), np.int32)
 
 
+def batches(count: int, label: str, progress: bool, size: int = 500):
+    """Start indices of batches of ``count`` inputs, behind a progress bar on
+    stderr when ``progress`` (a context manager, like click's bar)."""
+    import contextlib
+
+    starts = range(0, count, size)
+    if not progress:
+        return contextlib.nullcontext(starts)
+    import click
+
+    return click.progressbar(starts, label=label, file=click.get_text_stream("stderr"))
+
+
 def predict(scores: np.ndarray) -> np.ndarray:
     """Argmax with ties to the lowest index (numpy's and torch's rule too)."""
     return np.argmax(scores, axis=1)

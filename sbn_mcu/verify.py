@@ -54,15 +54,9 @@ def host_scores(out_dir: Path, name: str, pixels: np.ndarray, num_classes: int,
 
 
 def _reference_scores(model, pixels: np.ndarray, progress: bool) -> np.ndarray:
-    """The reference's scores, in batches behind a progress bar when asked."""
-    if not progress:
-        return reference.run(model, pixels)
-    import click
-
-    with click.progressbar(range(0, len(pixels), 500),
-                           label=f"reference scores for {len(pixels):,} inputs",
-                           file=click.get_text_stream("stderr")) as bar:
-        return np.concatenate([reference.run(model, pixels[i:i + 500]) for i in bar])
+    """The reference's scores, batch by batch behind a progress bar when asked."""
+    with reference.batches(len(pixels), f"reference scores for {len(pixels):,} inputs", progress) as starts:
+        return np.concatenate([reference.run(model, pixels[i:i + 500]) for i in starts])
 
 
 def verify_host(out_dir: Path, data_dir: Path | None = None, limit: int | None = None,
@@ -78,13 +72,8 @@ def verify_host(out_dir: Path, data_dir: Path | None = None, limit: int | None =
             "reference_accuracy": float((reference.predict(expected) == labels).mean())}
 
 
-def verify_qemu(out_dir: Path, core: str = "cortex-m4", vectors: int = 20,
-                data_dir: Path | None = None, timeout_s: float = 300) -> dict:
-    name, model = find_model(out_dir)
-    if vectors < 1:
-        raise SbnError("--vectors must be at least 1")
-    pixels, labels = _test_split(model, data_dir, vectors)
-    expected = reference.run(model, pixels)
+def _golden(out_dir: Path, name: str, core: str, pixels: np.ndarray, labels: np.ndarray,
+            expected: np.ndarray, timeout_s: float) -> dict:
     with tempfile.TemporaryDirectory(prefix="sbn-qemu-") as tmp:
         result = toolchain.run_golden(core, codegen.model_sources(out_dir, name, tmp), [Path(out_dir)], name,
                                       pixels, expected, Path(tmp), timeout_s=timeout_s)
@@ -97,16 +86,31 @@ def verify_qemu(out_dir: Path, core: str = "cortex-m4", vectors: int = 20,
             "model_stack_bytes": result.model_stack_bytes}
 
 
+def _golden_vectors(out_dir: Path, vectors: int, data_dir: Path | None):
+    """Name, model, and the first ``vectors`` test images with their labels and reference scores."""
+    name, model = find_model(out_dir)
+    if vectors < 1:
+        raise SbnError("--vectors must be at least 1")
+    pixels, labels = _test_split(model, data_dir, vectors)
+    return name, model, pixels, labels, reference.run(model, pixels)
+
+
+def verify_qemu(out_dir: Path, core: str = "cortex-m4", vectors: int = 20,
+                data_dir: Path | None = None, timeout_s: float = 300) -> dict:
+    name, _, pixels, labels, expected = _golden_vectors(out_dir, vectors, data_dir)
+    return _golden(out_dir, name, core, pixels, labels, expected, timeout_s)
+
+
 def bench(out_dir: Path, cores, vectors: int = 10, data_dir: Path | None = None,
           timeout_s: float = 600) -> list[dict]:
     """Golden vectors and instruction counts on each core; a model that does not
     fit a core's machine is reported as such instead of failing the others."""
-    name, model = find_model(out_dir)
+    name, model, pixels, labels, expected = _golden_vectors(out_dir, vectors, data_dir)
     macs = sum(s.macs for s in codegen.plan(model).steps)
     rows = []
     for core in cores:
         try:
-            result = verify_qemu(out_dir, core, vectors, data_dir, timeout_s)
+            result = _golden(out_dir, name, core, pixels, labels, expected, timeout_s)
         except toolchain.ToolError as err:
             if "does not fit" not in str(err):
                 raise

@@ -28,14 +28,6 @@ static inline uint32_t sbn_load4(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* Per-byte popcounts of x; each byte holds 0..8. */
-static inline uint32_t sbn_bytecount(uint32_t x)
-{
-    x = x - ((x >> 1) & 0x55555555u);
-    x = (x & 0x33333333u) + ((x >> 2) & 0x33333333u);
-    return (x + (x >> 4)) & 0x0F0F0F0Fu;
-}
-
 /* Sum of the four bytes of x. */
 static inline uint32_t sbn_bytesum(uint32_t x)
 {
@@ -165,8 +157,15 @@ SBN_NOINLINE static uint32_t sbn_mismatches(const uint32_t *a, const uint32_t *b
     return total;
 }
 
-/* Store one output bit; words are cleared by the caller. */
-static inline void sbn_set_bit(uint32_t *words, uint32_t index, uint32_t bit)
+/* Gather output bit o of n into word, storing each word as it fills (and
+ * the last, partial one): outputs are built in a register, never cleared
+ * and OR-ed in memory. Returns the word to carry on with. */
+static inline uint32_t sbn_put_bit(uint32_t *out, uint32_t o, uint32_t n, uint32_t word, uint32_t bit)
 {
-    words[index >> 5] |= bit << (index & 31u);
+    word |= bit << (o & 31u);
+    if ((o & 31u) == 31u || o + 1u == n) {
+        out[o >> 5] = word;
+        return 0u;
+    }
+    return word;
 }
