@@ -11,6 +11,7 @@ import keyword
 import math
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import jinja2
 import numpy as np
@@ -252,11 +253,9 @@ def build_fragments(name: str, single_header: bool = False) -> dict[str, str]:
             f"{name}.mk": env.get_template("model.mk.j2").render(context)}
 
 
-def model_sources(out_dir, name: str, scratch_dir) -> list:
+def model_sources(out_dir: Path, name: str, scratch_dir: Path) -> list[Path]:
     """The C files that build an export: ``NAME.c``, or for a single header a
     one-line file in ``scratch_dir`` that defines ``NAME_IMPLEMENTATION``."""
-    from pathlib import Path
-
     source = Path(out_dir) / f"{name}.c"
     if source.is_file():
         return [source]

@@ -227,6 +227,7 @@ def train(config: TrainConfig, out_dir: Path, progress: bool = True,
         sharpening.step_count = saved["sharpening_step"]
         generator.set_state(saved["generator"])
         metrics = list(saved["metrics"])
+    hard = None
     for epoch in range(len(metrics) + 1, config.epochs + 1):
         model.train()
         set_hard(model, False)
@@ -263,7 +264,7 @@ def train(config: TrainConfig, out_dir: Path, progress: bool = True,
             "generator": generator.get_state(), "metrics": metrics}, path))
         _write_metrics(out_dir, config, metrics)
     # keep the hard statistics: the checkpoint describes the network that is exported
-    final = calibrate_hard(model, calibration)
+    final = hard if hard is not None else calibrate_hard(model, calibration)  # the last epoch's, if any
     model.load_state_dict({k: v.to(torch.float32) for k, v in final.state_dict().items()})
     save_checkpoint(out_dir / "model.pt", model, config, metrics)
     _write_metrics(out_dir, config, metrics)
