@@ -1,14 +1,12 @@
 /*
- * Semihosting output, a tiny formatter and exit (see semihost.h).
- *
- * No printf: it would pull in libc and, on cores without a divide
- * instruction (Cortex-M0), libgcc's division. Decimal digits come from
- * subtracting powers of ten instead.
+ * The semihosting back end of console.h: output and exit through
+ * `bkpt 0xAB`. Text is buffered per line, because each semihosting call is a
+ * trap into the emulator and a line is the unit the host parses.
  */
 #include <stddef.h>
 #include <stdint.h>
 
-#include "semihost.h"
+#include "console.h"
 
 /* Semihosting operation numbers (ARM "Semihosting for AArch32 and AArch64"). */
 #define SYS_WRITE0 0x04u
@@ -41,60 +39,11 @@ void sbn_flush(void)
     line_len = 0u;
 }
 
-static void put_char(char c)
+void sbn_putc(char c)
 {
     line_buf[line_len++] = c;
     if (c == '\n' || line_len == sizeof line_buf - 1u) {
         sbn_flush();
-    }
-}
-
-void sbn_puts(const char *s)
-{
-    while (*s != '\0') {
-        put_char(*s++);
-    }
-}
-
-void sbn_put_u32(uint32_t v)
-{
-    static const uint32_t powers[] = {
-        1000000000u, 100000000u, 10000000u, 1000000u, 100000u,
-        10000u, 1000u, 100u, 10u, 1u,
-    };
-    size_t i;
-    int started = 0;
-    for (i = 0; i < sizeof powers / sizeof powers[0]; i++) {
-        char digit = '0';
-        while (v >= powers[i]) {
-            v -= powers[i];
-            digit++;
-        }
-        if (digit != '0' || started || powers[i] == 1u) {
-            put_char(digit);
-            started = 1;
-        }
-    }
-}
-
-void sbn_put_i32(int32_t v)
-{
-    /* Negate in unsigned arithmetic so that INT32_MIN works too. */
-    uint32_t magnitude = (uint32_t)v;
-    if (v < 0) {
-        put_char('-');
-        magnitude = 0u - magnitude;
-    }
-    sbn_put_u32(magnitude);
-}
-
-void sbn_put_hex(uint32_t v)
-{
-    static const char digits[] = "0123456789abcdef";
-    int shift;
-    sbn_puts("0x");
-    for (shift = 28; shift >= 0; shift -= 4) {
-        put_char(digits[(v >> shift) & 0xFu]);
     }
 }
 

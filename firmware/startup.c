@@ -10,7 +10,7 @@
  */
 #include <stdint.h>
 
-#include "semihost.h"
+#include "console.h"
 
 /* Defined by the linker script (ld/common.ld). */
 extern uint32_t __stack_top;

@@ -49,6 +49,7 @@ def write_folder(out_dir: Path, files: dict[str, str | bytes], replaceable=("*",
     try:
         for name, content in files.items():
             path = staging / name
+            path.parent.mkdir(parents=True, exist_ok=True)
             if isinstance(content, bytes):
                 path.write_bytes(content)
             else:

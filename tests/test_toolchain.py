@@ -371,7 +371,7 @@ def test_fault_is_reported_with_its_function(core, tmp_path):
 
 def test_run_qemu_reports_exit_status(tmp_path):
     main = tmp_path / "main.c"
-    main.write_text('#include "semihost.h"\n'
+    main.write_text('#include "console.h"\n'
                     'int main(void) { sbn_puts("hello "); sbn_put_i32(-42); '
                     'sbn_puts("\\n"); return 3; }\n')
     elf = toolchain.build_firmware("cortex-m0", [main], [], tmp_path / "build")

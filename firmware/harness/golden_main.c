@@ -24,7 +24,7 @@
 #include <stdint.h>
 
 #include "golden.h"
-#include "semihost.h"
+#include "console.h"
 
 /* Lowest-level knobs, all overridable with -D at build time. */
 #ifndef SBN_TARGET_TICKS
