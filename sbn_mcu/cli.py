@@ -68,6 +68,7 @@ def main():
       sbn-mcu export runs/mlp/model.pt --out build/mlp --name fm
       sbn-mcu verify build/mlp --host
       sbn-mcu verify build/mlp --qemu cortex-m4
+      sbn-mcu firmware build/mlp --board nucleo-f446re --out fw
     or everything at once:  sbn-mcu demo
     """
 
@@ -188,6 +189,13 @@ def _print_result(result: dict, as_json: bool) -> None:
     if "reference_accuracy" in result:
         line += f" (reference {100 * result['reference_accuracy']:.2f}%)"
     click.echo(line)
+    for diff in result.get("differences", []):
+        click.echo(f"  vector {diff['vector']}: scores {diff['scores']} class {diff['class']}, "
+                   f"expected {diff['expected']}")
+    if "inferences_per_second" in result:
+        click.echo(f"  {result['inferences_per_second']:.1f} inferences/s over the line; "
+                   f"{result['cycles_per_inference']:,} cycles per inference on {result['board']} "
+                   f"({result['cycle_counter']}, {result['clock_hz']:,} Hz)")
     if "instructions_per_inference" in result:
         click.echo("  " + " ".join("." if ok else "F" for ok in result["passed"]))
         click.echo(f"  {result['instructions_per_inference']:,} instructions per inference on "
@@ -203,27 +211,44 @@ def _print_result(result: dict, as_json: bool) -> None:
               help="Golden test images compiled into the QEMU firmware.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Host: only the first N test images.")
 @click.option("--data-dir", type=click.Path(path_type=Path), default=None)
-@click.option("--timeout", type=click.FloatRange(min=1), default=300, show_default=True,
-              help="Seconds before a run (QEMU or host) counts as hung.")
+@click.option("--serial", "port", default=None, metavar="PORT",
+              help="Send golden vectors to a board running `sbn-mcu firmware`: a device "
+                   "(/dev/ttyACM0), a pty, or socket://HOST:PORT.")
+@click.option("--baud", type=click.IntRange(min=1), default=115200, show_default=True, help="Serial baud rate.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=None,
+              help="Seconds before a run counts as hung [host, QEMU: 300; serial: 5 per answer].")
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
-def verify(out_dir, host, qemu, vectors, limit, data_dir, timeout, as_json):
+def verify(out_dir, host, qemu, port, baud, vectors, limit, data_dir, timeout, as_json):
     """Check the generated C against the numpy reference, score by score.
 
     --host compiles with gcc -std=c99 -Wall -Wextra -Werror -pedantic and runs
     the test split; --qemu builds a bare-metal firmware and counts instructions
-    per inference. Exits 1 if any score differs.
-    """
-    from .verify import verify_host, verify_qemu
+    per inference; --serial talks to a board (or a QEMU machine) running the
+    firmware of `sbn-mcu firmware`, and reports throughput and cycles. Exits 1
+    if any score differs.
 
-    if not host and not qemu:
-        raise SbnError("choose --host, --qemu CORE, or both")
+    \b
+    On a board:  sbn-mcu firmware build/mlp --board nucleo-f446re --out fw
+                 make -C fw flash
+                 sbn-mcu verify build/mlp --serial /dev/ttyACM0 --vectors 100
+    """
+    from .verify import verify_host, verify_qemu, verify_serial
+
+    if not host and not qemu and not port:
+        raise SbnError("choose --host, --qemu CORE, --serial PORT, or several")
     results = []
     if host:
-        results.append(verify_host(out_dir, data_dir, limit, timeout, progress=_interactive() and not as_json))
+        results.append(verify_host(out_dir, data_dir, limit, timeout or 300,
+                                   progress=_interactive() and not as_json))
         if not as_json:
             _print_result(results[-1], False)
     if qemu:
-        results.append(verify_qemu(out_dir, qemu, vectors, data_dir, timeout))
+        results.append(verify_qemu(out_dir, qemu, vectors, data_dir, timeout or 300))
+        if not as_json:
+            _print_result(results[-1], False)
+    if port:
+        results.append(verify_serial(out_dir, port, vectors, data_dir, baud, timeout or 5,
+                                     progress=_interactive() and not as_json))
         if not as_json:
             _print_result(results[-1], False)
     if as_json:  # one JSON document: an object per target, a list for both
@@ -274,6 +299,71 @@ def bench(out_dir, cpus, vectors, data_dir, timeout, as_json):
         click.echo("  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
     click.echo(f"model flash/RAM: the model's object code and data (arm-none-eabi-size); "
                f"{vectors} golden vectors matched on every core that fits")
+
+
+def _board_names() -> list[str]:
+    from .boards import BOARDS
+
+    return list(BOARDS)
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(path_type=Path), required=False)
+@click.option("--board", type=click.Choice(_board_names()), default=None,
+              help="The board (--list-boards shows them).")
+@click.option("--out", "fw_dir", type=click.Path(path_type=Path), default=None,
+              help="Project folder to write.")
+@click.option("--list-boards", is_flag=True, help="Print the boards with their core and memory, and exit.")
+def firmware(out_dir, board, fw_dir, list_boards):
+    """Write a standalone firmware project for a board from an export folder.
+
+    The project holds the model's C, startup code, a linker script, a UART
+    driver on the chip's registers, a main that answers inference requests
+    over the UART (a small framing protocol with a CRC), and a Makefile: it
+    builds with arm-none-eabi-gcc alone. A model too big for the board is
+    refused with the numbers.
+
+    \b
+      sbn-mcu firmware build/mlp --board nucleo-f446re --out fw
+      make -C fw                       # build/firmware.elf .hex .bin
+      sbn-mcu flash fw                 # or: make -C fw flash
+      sbn-mcu verify build/mlp --serial /dev/ttyACM0
+    QEMU machines are boards too: `make -C fw run` starts one with its UART
+    on a pty, which `verify --serial` accepts.
+    """
+    from . import boards
+    from .firmware import write_project
+
+    if list_boards:
+        for b in boards.BOARDS.values():
+            click.echo(b.describe())
+        return
+    if out_dir is None or board is None or fw_dir is None:
+        raise click.UsageError("give OUT_DIR, --board and --out (or --list-boards)")
+    info = write_project(out_dir, board, fw_dir)
+    b = boards.get(board)
+    click.echo(f"wrote {fw_dir} for {b.title}: model {info['model']}, about {info['flash_estimate']:,} of "
+               f"{b.flash_bytes:,} B flash and {info['ram_estimate']:,} of {b.ram_bytes:,} B RAM")
+    click.echo(f"next: make -C {fw_dir} && " + (f"sbn-mcu flash {fw_dir}" if b.pyocd_target
+                                                  else f"make -C {fw_dir} run"))
+
+
+@main.command()
+@click.argument("fw_dir", type=click.Path(path_type=Path))
+@click.option("--tool", type=click.Choice(["pyocd", "openocd"]), default=None,
+              help="Flashing tool [default: pyocd if installed, else openocd].")
+@click.option("--timeout", type=click.FloatRange(min=1), default=300, show_default=True)
+def flash(fw_dir, tool, timeout):
+    """Build a firmware project and program the board through a debug probe.
+
+    Runs the project's `make flash` with pyOCD or OpenOCD, whichever is
+    installed, and says clearly when neither is, or when no probe answers.
+    """
+    from .firmware import board_of, flash as run
+
+    log = run(fw_dir, tool, timeout)
+    click.echo(log.rstrip().splitlines()[-1] if log.strip() else "")
+    click.echo(f"flashed {board_of(fw_dir).title}")
 
 
 @main.command()

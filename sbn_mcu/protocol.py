@@ -36,7 +36,7 @@ def encode(kind: int, payload: bytes = b"") -> bytes:
     """One frame.
 
     >>> encode(INFO).hex()
-    'a50100007ac4'
+    'a5010000acfb'
     """
     body = struct.pack("<BH", kind, len(payload)) + bytes(payload)
     return bytes([SYNC]) + body + struct.pack("<H", crc16(body))

@@ -1,7 +1,8 @@
 """Verification of an export folder against the numpy reference.
 
 On the host, the whole test split runs through the generated C compiled with
-gcc; in QEMU, golden vectors are compiled into a bare-metal firmware. Every
+gcc; in QEMU, golden vectors are compiled into a bare-metal firmware; over a
+serial line, test images go to a board running ``sbn-mcu firmware``. Every
 integer score must equal the reference's. Torch is not needed.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -127,3 +129,37 @@ def bench(out_dir: Path, cores, vectors: int = 10, data_dir: Path | None = None,
                      "stack_bytes": result["model_stack_bytes"],
                      "firmware_flash_bytes": result["flash_bytes"], "firmware_ram_bytes": result["ram_bytes"]})
     return rows
+
+
+def verify_serial(out_dir: Path, port: str, vectors: int = 100, data_dir: Path | None = None,
+                  baud: int = 115200, timeout_s: float = 5.0, progress: bool = False) -> dict:
+    """Send test images to a board running ``sbn-mcu firmware`` over a serial
+    line and compare every score with the reference. The board must run the
+    model of ``out_dir``: its INFO reply says which one."""
+    from . import firmware, protocol
+
+    name, model, pixels, labels, expected = _golden_vectors(out_dir, vectors, data_dir)
+    wanted = firmware.model_id(firmware.model_files(out_dir, name))
+    with protocol.Link(port, baud, timeout_s) as link:
+        info = link.info()
+        if info.model_id != wanted or (info.input_size, info.num_classes) != (model.input_size, model.num_classes):
+            raise SbnError(f"the board on {port} ({info.board}) runs another model (id {info.model_id:#010x}, "
+                           f"{info.input_size} inputs, {info.num_classes} classes) than {out_dir} "
+                           f"(id {wanted:#010x}); write its firmware from this export and flash it again")
+        got = np.empty_like(expected)
+        predicted, cycles = np.empty(len(pixels), dtype=np.int64), np.empty(len(pixels), dtype=np.int64)
+        started = time.perf_counter()
+        with reference.batches(len(pixels), f"{len(pixels)} inferences on {info.board}", progress, 1) as starts:
+            for i in starts:
+                result = link.infer(pixels[i].tobytes(), model.num_classes)
+                got[i], predicted[i], cycles[i] = result.scores, result.predicted, result.cycles
+        seconds = time.perf_counter() - started
+    bad = np.flatnonzero((got != expected).any(axis=1) | (predicted != reference.predict(expected)))
+    return {"target": f"serial:{port}", "board": info.board, "n": len(pixels), "mismatches": int(bad.size),
+            "first_mismatches": bad[:10].tolist(),
+            "differences": [{"vector": int(i), "scores": got[i].tolist(), "expected": expected[i].tolist(),
+                             "class": int(predicted[i])} for i in bad[:10]],
+            "accuracy": float((reference.predict(expected) == labels).mean()),
+            "inferences_per_second": round(len(pixels) / seconds, 2),
+            "cycles_per_inference": int(np.median(cycles)), "cycle_counter": info.counter,
+            "clock_hz": info.clock_hz}
