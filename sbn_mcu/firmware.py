@@ -29,6 +29,7 @@ STACK_BYTES = 2048
 # model's kernels. The largest measured is under 3 KB (tests/test_firmware.py
 # checks this bound against arm-none-eabi-size on every board).
 CODE_BYTES = 4096
+RUNTIME_RAM_BYTES = 64  # the console's and cycle counter's state, alignment
 # What `make` and the user may leave in a project folder that is written again.
 REPLACEABLE = ("Makefile", "README.md", "board.json", "src", "model", "ld", "build")
 
@@ -59,20 +60,23 @@ def _environment() -> jinja2.Environment:
                               keep_trailing_newline=True, autoescape=False)
 
 
-def check_fits(board: boards.Board, plan: codegen.Plan, input_size: int) -> None:
-    """Refuse, with the numbers, a model that cannot fit the board."""
+def check_fits(board: boards.Board, plan: codegen.Plan, input_size: int) -> tuple[int, int]:
+    """The flash and RAM the firmware needs, about; refuses, with the numbers, what does not fit."""
+    if input_size > 0xFFFF:
+        raise SbnError(f"the model takes {input_size:,} input bytes; the serial protocol carries at most 65,535")
+    # main.c's buffers: the input, the scores, and a reply of 8 bytes + 4 per class.
+    buffers = input_size + 8 * plan.num_classes + 8
     flash = plan.flash_bytes + CODE_BYTES
-    ram = plan.ram_bytes + input_size + STACK_BYTES
+    ram = plan.ram_bytes + buffers + RUNTIME_RAM_BYTES + STACK_BYTES
     for what, need, have in (("flash", flash, board.flash_bytes), ("RAM", ram, board.ram_bytes)):
         if need > have:
             detail = (f"{plan.flash_bytes:,} B of weights and thresholds + about {CODE_BYTES:,} B of code"
                       if what == "flash" else
-                      f"{plan.ram_bytes:,} B of activations + {input_size:,} B of input + "
+                      f"{plan.ram_bytes:,} B of activations + {buffers:,} B of input and output buffers + "
                       f"{STACK_BYTES:,} B of stack")
             raise SbnError(f"the model does not fit {board.name}: it needs about {need:,} B of {what} "
                            f"({detail}) and the board has {have:,} B; choose a larger board or a smaller model")
-    if input_size > 0xFFFF:
-        raise SbnError(f"the model takes {input_size:,} input bytes; the serial protocol carries at most 65,535")
+    return flash, ram
 
 
 def write_project(export_dir: Path, board_name: str, fw_dir: Path) -> dict:
@@ -80,8 +84,7 @@ def write_project(export_dir: Path, board_name: str, fw_dir: Path) -> dict:
     board = boards.get(board_name)
     name, model = find_model(export_dir)
     plan = codegen.plan(model)
-    input_size = model.input_size
-    check_fits(board, plan, input_size)
+    flash_estimate, ram_estimate = check_fits(board, plan, model.input_size)
 
     fw = firmware_dir()
     models = model_files(export_dir, name)
@@ -94,8 +97,7 @@ def write_project(export_dir: Path, board_name: str, fw_dir: Path) -> dict:
     env = _environment()
     context = {"board": board, "name": name, "NAME": name.upper(), "baud": boards.BAUD,
                "model_id": model_id(models), "stack_bytes": STACK_BYTES,
-               "flash_estimate": plan.flash_bytes + CODE_BYTES,
-               "ram_estimate": plan.ram_bytes + input_size + STACK_BYTES}
+               "flash_estimate": flash_estimate, "ram_estimate": ram_estimate}
     for template, target in (("board.h.j2", "src/board.h"), ("board.ld.j2", "ld/board.ld"),
                              ("Makefile.j2", "Makefile"), ("README.md.j2", "README.md")):
         files[target] = env.get_template(template).render(**context)
