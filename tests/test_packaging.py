@@ -35,3 +35,5 @@ def test_wheel_install_exports_and_verifies(tmp_path):
     assert (work / "export" / "fm.c").is_file()
     assert "0 mismatches" in sbn("verify", "export", "--host", "--limit", 200)
     assert "0 mismatches" in sbn("verify", "export", "--qemu", "cortex-m4", "--vectors", 2)
+    sbn("firmware", "export", "--board", "nucleo-l053r8", "--out", "fw")
+    assert subprocess.run(["make", "-s", "-C", str(work / "fw")], capture_output=True).returncode == 0
