@@ -107,7 +107,7 @@ class Link:
         deadline = time.monotonic() + self.timeout_s
         skipped = bytearray()
         while (byte := self._read(1, deadline, skipped)) != bytes([SYNC]):
-            skipped += byte
+            skipped = (skipped + byte)[-400:]  # the last of what it printed is enough
         header = self._read(3, deadline, skipped)
         kind, length = struct.unpack("<BH", header)
         payload = self._read(length, deadline, skipped)
