@@ -125,7 +125,7 @@ _BOARDS = (
                 RegisterWrite(_H7_RCC + 0xE8, 0, 1 << 18, "RCC_APB1LENR: USART3 clock"),
                 RegisterWrite(_H7_GPIOD + 0x00, 0xF << 16, 0xA << 16, "GPIOD_MODER: PD8, PD9 alternate"),
                 RegisterWrite(_H7_GPIOD + 0x24, 0xFF, 0x77, "GPIOD_AFRH: PD8, PD9 AF7")),
-          pyocd_target="stm32h743zitx", openocd_configs=("interface/stlink.cfg", "target/stm32h7x.cfg"),
+          pyocd_target="stm32h743xx", openocd_configs=("interface/stlink.cfg", "target/stm32h7x.cfg"),
           notes="HSI 64 MHz at reset, USART3 kernel clock = PCLK1 (RM0433)."),
     Board(name="nrf52840dk", title="Nordic nRF52840-DK (nRF52840)", core="cortex-m4",
           cflags=CORES["cortex-m4"].cflags,
