@@ -53,7 +53,9 @@ def one_run(arch: str, method: str, seed: int, epochs: int, args, work: Path) ->
     best = json.loads((run_dir / "metrics.json").read_text())["best_epoch"]
     last = metrics[-1]
     result = {"arch": arch, "method": method, "seed": seed, "epochs": epochs, "best_epoch": best,
-              "train_seconds_per_epoch": statistics.mean(m["seconds"] for m in metrics),
+              # the median resists other jobs on a shared machine slowing a few epochs
+              "train_seconds_per_epoch": statistics.median(m["seconds"] for m in metrics),
+              "epoch_seconds": [m["seconds"] for m in metrics],
               "final_soft_accuracy": last["soft_accuracy"], "final_hard_accuracy": last["hard_accuracy"],
               "final_soft_hard_gap": last["soft_accuracy"] - last["hard_accuracy"],
               "best_val_hard_accuracy": metrics[best - 1].get("val_hard_accuracy"),
@@ -96,7 +98,8 @@ def markdown(rows: list[dict], runs: list[dict], command: str) -> str:
              "accuracy on the validation images held out of the training split; for sbn and ste it is "
              "measured on the exported C (host gcc), for float in torch. Mean over seeds, (min-max). "
              "The soft-hard gap is soft (tanh / latent) minus hard (binary) test accuracy at the final "
-             "epoch, in points. Time is the training loop per epoch (no evaluation), on this machine.", "",
+             "epoch, in points. Time is the median over epochs of the training loop (no evaluation), "
+             "on this machine.", "",
              "| Arch | Method | Epochs | Seeds | Accuracy % | Soft-hard gap (pp) | s / epoch | ÷ float |",
              "|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in rows:

@@ -148,3 +148,25 @@ def test_ste_model_exports_bit_exact_and_float_model_is_refused(tmp_path):
     with pytest.raises(SbnError, match="float model"):
         export(tmp_path / "float" / "model.pt", tmp_path / "float-export", "fm")
     assert not (tmp_path / "float-export").exists()
+
+
+def test_cli_names_the_exported_epoch_and_refuses_a_missing_gpu(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from sbn_mcu.cli import main
+
+    result = CliRunner().invoke(main, ["train", "--limit", "600", "--epochs", "2", "--val-images", "600",
+                                       "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    best = saved["epochs"][saved["best_epoch"] - 1]
+    assert f"{100 * best['hard_accuracy']:.2f}% " in result.stdout
+    assert f"at epoch {saved['best_epoch']} of 2 (best hard validation accuracy " \
+           f"{100 * best['val_hard_accuracy']:.2f}%)" in result.stdout
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    result = CliRunner().invoke(main, ["train", "--device", "cuda", "--out", str(tmp_path / "gpu")])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.strip().splitlines() == [
+        "error: --device cuda was asked for but no CUDA GPU is available; use --device cpu or auto"]
+    assert not (tmp_path / "gpu").exists()
