@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import torch
+
 from sbn_mcu.export import export
 from sbn_mcu.models import ARCHITECTURES
 from sbn_mcu.train import TrainConfig, _write_atomically, train
@@ -125,8 +127,12 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     parser.add_argument("--limit", type=int, default=None, help="training images (quick smoke runs)")
     parser.add_argument("--val-images", type=int, default=5000)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (1 keeps epoch times steady on a shared machine)")
     parser.add_argument("--out", type=Path, default=HERE, help="where accuracy.json and accuracy.md go")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     archs = [a.strip() for a in args.archs.split(",")]
     methods = [m.strip() for m in args.methods.split(",")]
     bad = [a for a in archs if a not in ARCHITECTURES] + [m for m in methods if m not in METHODS]
