@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import platform
 import shlex
 import statistics
 import sys
@@ -92,10 +94,16 @@ def summarise(runs: list[dict]) -> list[dict]:
     return rows
 
 
+def machine() -> str:
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (f"Machine: {platform.machine()}, {os.cpu_count()} CPUs (load average {load} when written), "
+            f"torch {torch.__version__} with {torch.get_num_threads()} thread(s), device as in the command.")
+
+
 def markdown(rows: list[dict], runs: list[dict], command: str) -> str:
     pct = lambda x: f"{100 * x:.2f}"
     lines = ["# Accuracy: SBN against STE and float, same architecture and epochs", "",
-             f"Command: `{command}`", "",
+             f"Command: `{command}`", "", machine(), "",
              "Accuracy is the test accuracy (10,000 images) of `model.pt`, the epoch with the best hard "
              "accuracy on the validation images held out of the training split; for sbn and ste it is "
              "measured on the exported C (host gcc), for float in torch. Mean over seeds, (min-max). "
