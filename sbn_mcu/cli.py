@@ -99,7 +99,7 @@ def _train_options(f):
                      help="Adam learning rate (cosine-annealed to 0)."),
         click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu", show_default=True,
                      help="Train on the CPU, on a CUDA GPU, or on a GPU when there is one (auto)."),
-        click.option("--v-end", type=click.FloatRange(min=0, min_open=True), default=1000.0,
+        click.option("--v-end", type=click.FloatRange(min=0, min_open=True), default=100.0,
                      show_default=True, help="Final sharpness v of tanh(v*x); it grows from 1."),
     ]
     for option in reversed(options):

@@ -53,7 +53,7 @@ class TrainConfig:
     lr: float = 3e-3
     device: str = "cpu"  # cpu, cuda, or auto (cuda when there is one)
     v_start: float = 1.0
-    v_end: float = 1000.0
+    v_end: float = 100.0  # chosen on validation: see schedule.py
     v_shape: str = "exponential"
     calibration_images: int = 10000
     val_images: int = 5000  # held out of the training split to pick the best epoch; 0: keep the last
