@@ -158,9 +158,7 @@ def plot_curves(metrics: list[dict], path: Path, best_epoch: int | None = None) 
     acc_ax.set_ylabel("accuracy (%; test unless marked)")
     acc_ax.grid(alpha=0.3)
     v_ax = acc_ax.twinx()
-    v = [m["v"] for m in metrics]
-    v_ax.semilogy(epochs, v, "k--", alpha=0.5, label="sharpness v")
-    v_ax.set_ylim(min(v) / 1.5, max(v) * 1.5)  # a margin, and a valid range after the first epoch
+    v_ax.semilogy(epochs, [m["v"] for m in metrics], "k--", alpha=0.5, label="sharpness v")
     v_ax.set_ylabel("v (log scale)")
     lines = acc_ax.get_legend_handles_labels()
     more = v_ax.get_legend_handles_labels()
