@@ -82,8 +82,9 @@ def _train_options(f):
     options = [
         click.option("--dataset", type=click.Choice(DATASETS), default="fashion-mnist", show_default=True,
                      help="IDX dataset to train on."),
-        click.option("--arch", type=click.Choice(["mlp", "cnn"]), default="mlp", show_default=True,
-                     help="mlp: 784-256-256-10. cnn: conv32-pool-conv64-pool-fc10."),
+        click.option("--arch", type=click.Choice(["mlp", "cnn", "cnn-large"]), default="mlp", show_default=True,
+                     help="mlp: 784-256-256-10. cnn: conv32-pool-conv64-pool-fc10. "
+                          "cnn-large: conv32-32-pool-conv64-64-pool-fc512-fc10."),
         click.option("--method", type=click.Choice(["sbn", "ste", "float"]), default="sbn", show_default=True,
                      help="sbn: tanh(v*x) sharpened to sign. Baselines on the same architecture: ste "
                           "(BinaryNet: sign with a straight-through gradient, latent weights in [-1, 1]) "
@@ -97,9 +98,9 @@ def _train_options(f):
                      help="Images per optimisation step."),
         click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=3e-3, show_default=True,
                      help="Adam learning rate (cosine-annealed to 0)."),
-        click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
-                     help="Train on the CPU or on a CUDA GPU."),
-        click.option("--v-end", type=click.FloatRange(min=0, min_open=True), default=1000.0,
+        click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu", show_default=True,
+                     help="Train on the CPU, on a CUDA GPU, or on a GPU when there is one (auto)."),
+        click.option("--v-end", type=click.FloatRange(min=0, min_open=True), default=100.0,
                      show_default=True, help="Final sharpness v of tanh(v*x); it grows from 1."),
     ]
     for option in reversed(options):
@@ -113,7 +114,7 @@ def _config(**kw):
     return TrainConfig(dataset=kw["dataset"], arch=kw["arch"], method=kw["method"], epochs=kw["epochs"],
                        data_dir=kw["data_dir"],
                        limit=kw["limit"], seed=kw["seed"], batch_size=kw["batch_size"], lr=kw["lr"],
-                       device=kw["device"], v_end=kw["v_end"])
+                       device=kw["device"], v_end=kw["v_end"], val_images=kw.get("val_images", 5000))
 
 
 @main.command()
@@ -123,14 +124,22 @@ def _config(**kw):
               help="Run folder: model.pt, metrics.json and curves.png go here.")
 @click.option("--resume", is_flag=True,
               help="Continue the run in --out from its last finished epoch (same options as before).")
+@click.option("--val-images", type=click.IntRange(min=0), default=5000, show_default=True,
+              help="Training images held out (seeded) to pick the best epoch; at most a tenth of the "
+                   "training split. 0: no validation, model.pt is the last epoch.")
 def train(out, resume, **kw):
     """Train a Self-Binarizing Network.
 
     Weights and activations pass through tanh(v*x) while v grows exponentially
     from 1 to --v-end, so the network becomes binary by itself. Every epoch
-    prints the soft (tanh) and hard (binary, the one exported) test accuracy;
-    batch-norm statistics are re-estimated in hard mode, and the checkpoint
-    keeps them. The same --seed gives the same checkpoint on the CPU.
+    prints the soft (tanh) and hard (binary) test accuracy and the hard
+    accuracy on the validation images; batch-norm statistics are re-estimated
+    in hard mode, and the checkpoint keeps them. model.pt is the epoch with the
+    best validation accuracy: the network to export. The same --seed gives the
+    same checkpoint on the CPU.
+
+    Under torchrun the processes train one model data-parallel (gloo on the
+    CPU, NCCL with one GPU per process); --batch-size stays the global batch.
 
     \b
     Examples:
@@ -138,13 +147,25 @@ def train(out, resume, **kw):
       sbn-mcu train --arch cnn --epochs 10 --out runs/cnn
       sbn-mcu train --limit 2000 --epochs 2 --out runs/quick
       sbn-mcu train --arch cnn --epochs 10 --out runs/cnn --resume   # after an interruption
+      torchrun --standalone --nproc_per_node 2 -m sbn_mcu train --out runs/ddp
     """
-    from .train import train as run
+    from .train import distributed_ranks, train as run
 
-    _, metrics = run(_config(**kw), out, resume=resume)
-    last = metrics[-1]
-    click.echo(f"hard-binary test accuracy {100 * last['hard_accuracy']:.2f}% "
-               f"(soft {100 * last['soft_accuracy']:.2f}%); wrote {out}/model.pt, metrics.json, curves.png")
+    try:
+        _, metrics = run(_config(**kw), out, resume=resume)
+    except SbnError:
+        if not distributed_ranks().main:
+            sys.exit(1)  # every process checks the same input; rank 0 prints the one line
+        raise
+    if not distributed_ranks().main:
+        return
+    best = json.loads((out / "metrics.json").read_text())["best_epoch"]
+    chosen = metrics[best - 1]
+    why = (f"best hard validation accuracy {100 * chosen['val_hard_accuracy']:.2f}%"
+           if "val_hard_accuracy" in chosen else "the last; no validation")
+    click.echo(f"hard-binary test accuracy {100 * chosen['hard_accuracy']:.2f}% "
+               f"(soft {100 * chosen['soft_accuracy']:.2f}%) at epoch {best} of {len(metrics)} ({why}); "
+               f"wrote {out}/model.pt, metrics.json, curves.png")
 
 
 @main.command()

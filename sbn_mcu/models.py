@@ -42,7 +42,24 @@ def cnn(in_channels: int = 1, size: int = 28, classes: int = 10) -> nn.Sequentia
     )
 
 
-ARCHITECTURES = {"mlp": mlp, "cnn": cnn}
+def cnn_large(in_channels: int = 1, size: int = 28, classes: int = 10) -> nn.Sequential:
+    """conv 32-32 → pool → conv 64-64 → pool → linear 512 → classes (all 3x3, pad 1)."""
+    side = size // 4
+    return nn.Sequential(
+        *binary_block(SBConv2d(in_channels, 32, 3, padding=1), 32, conv=True),
+        *binary_block(SBConv2d(32, 32, 3, padding=1), 32, conv=True),
+        nn.MaxPool2d(2),
+        *binary_block(SBConv2d(32, 64, 3, padding=1), 64, conv=True),
+        *binary_block(SBConv2d(64, 64, 3, padding=1), 64, conv=True),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        *binary_block(SBLinear(64 * side * side, 512), 512, conv=False),
+        SBLinear(512, classes),
+        Scores(),
+    )
+
+
+ARCHITECTURES = {"mlp": mlp, "cnn": cnn, "cnn-large": cnn_large}
 
 
 def _describe_one(m: nn.Module) -> dict:

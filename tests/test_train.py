@@ -1,20 +1,78 @@
 """Training is reproducible from its seed."""
 
+import json
+
+import numpy as np
 import torch
 
-from sbn_mcu.train import TrainConfig, train
+from sbn_mcu.train import TrainConfig, resolve_device, split_validation, train
 
 
-def states(tmp_path, seed, tag):
-    model, _ = train(TrainConfig(limit=500, epochs=1, seed=seed, calibration_images=500), tmp_path / tag,
-                     progress=False)
-    return model.state_dict()
+def run(tmp_path, seed, tag, **options):
+    config = TrainConfig(limit=500, epochs=2, seed=seed, calibration_images=500, val_images=1000, **options)
+    model, metrics = train(config, tmp_path / tag, progress=False)
+    strip = [{k: v for k, v in m.items() if k != "seconds"} for m in metrics]
+    return model.state_dict(), strip
 
 
-def test_same_seed_same_checkpoint_other_seed_differs(tmp_path):
-    a, b, c = states(tmp_path, 5, "a"), states(tmp_path, 5, "b"), states(tmp_path, 6, "c")
+def test_same_seed_same_checkpoint_and_metrics_other_seed_differs(tmp_path):
+    (a, ma), (b, mb), (c, mc) = run(tmp_path, 5, "a"), run(tmp_path, 5, "b"), run(tmp_path, 6, "c")
     assert all(torch.equal(a[k], b[k]) for k in a)
+    assert ma == mb and all("val_hard_accuracy" in m for m in ma)
     assert not all(torch.equal(a[k], c[k]) for k in a)
+    assert ma != mc
+
+
+def test_validation_split_is_seeded_disjoint_and_capped():
+    train_idx, val_idx = split_validation(60000, 5000, seed=3)
+    assert len(val_idx) == 5000 and len(train_idx) == 55000
+    assert set(train_idx.tolist()).isdisjoint(val_idx.tolist())
+    assert sorted(train_idx.tolist() + val_idx.tolist()) == list(range(60000))
+    again, other = split_validation(60000, 5000, seed=3)[1], split_validation(60000, 5000, seed=4)[1]
+    assert np.array_equal(val_idx, again) and not np.array_equal(val_idx, other)
+    assert len(split_validation(600, 5000, seed=0)[1]) == 60  # a small data folder keeps 9/10 for training
+    assert len(split_validation(600, 0, seed=0)[1]) == 0
+
+
+def test_checkpoint_is_the_best_validation_epoch(tmp_path):
+    """model.pt holds the epoch with the best hard validation accuracy, and measures as recorded."""
+    from sbn_mcu import data
+    from sbn_mcu.layers import hard_copy
+    from sbn_mcu.train import accuracy, load_checkpoint
+
+    config = TrainConfig(limit=2000, epochs=3, seed=0, calibration_images=2000, val_images=1000)
+    returned, metrics = train(config, tmp_path / "run", progress=False)
+    vals = [m["val_hard_accuracy"] for m in metrics]
+    best = max(i for i, v in enumerate(vals, 1) if v == max(vals))  # ties to the later epoch
+    assert best < len(metrics)  # this short run peaks early (on the CPU build), so selection matters
+    model, state = load_checkpoint(tmp_path / "run" / "model.pt")
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert state["best_epoch"] == saved["best_epoch"] == best
+    assert state["metrics"] == metrics[:best] and saved["epochs"] == metrics
+    images, labels = data.load("fashion-mnist", "train")
+    val_idx = split_validation(len(images), config.val_images, config.seed)[1]
+    pixels, labels = torch.from_numpy(images[val_idx]).unsqueeze(1), torch.from_numpy(labels[val_idx]).long()
+    assert accuracy(hard_copy(model), pixels, labels) == metrics[best - 1]["val_hard_accuracy"]
+    a, b = returned.state_dict(), model.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)  # train() returns what it saved
+
+
+def test_without_validation_the_last_epoch_is_kept(tmp_path):
+    _, metrics = train(TrainConfig(limit=300, epochs=2, val_images=0, calibration_images=300), tmp_path / "r",
+                       progress=False)
+    saved = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    assert saved["best_epoch"] == 2 and not any("val_hard_accuracy" in m for m in metrics)
+
+
+def test_device_choice(monkeypatch):
+    import pytest
+
+    from sbn_mcu.errors import SbnError
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("cpu") == resolve_device("cpu")
+    with pytest.raises(SbnError, match="no CUDA GPU"):
+        resolve_device("cuda")
 
 
 def test_resume_gives_the_uninterrupted_result(tmp_path, monkeypatch):
@@ -90,3 +148,25 @@ def test_ste_model_exports_bit_exact_and_float_model_is_refused(tmp_path):
     with pytest.raises(SbnError, match="float model"):
         export(tmp_path / "float" / "model.pt", tmp_path / "float-export", "fm")
     assert not (tmp_path / "float-export").exists()
+
+
+def test_cli_names_the_exported_epoch_and_refuses_a_missing_gpu(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from sbn_mcu.cli import main
+
+    result = CliRunner().invoke(main, ["train", "--limit", "600", "--epochs", "2", "--val-images", "600",
+                                       "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    best = saved["epochs"][saved["best_epoch"] - 1]
+    assert f"{100 * best['hard_accuracy']:.2f}% " in result.stdout
+    assert f"at epoch {saved['best_epoch']} of 2 (best hard validation accuracy " \
+           f"{100 * best['val_hard_accuracy']:.2f}%)" in result.stdout
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    result = CliRunner().invoke(main, ["train", "--device", "cuda", "--out", str(tmp_path / "gpu")])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.stderr.strip().splitlines() == [
+        "error: --device cuda was asked for but no CUDA GPU is available; use --device cpu or auto"]
+    assert not (tmp_path / "gpu").exists()

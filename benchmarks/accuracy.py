@@ -1,0 +1,171 @@
+"""Accuracy of SBN against the STE and float baselines, measured on the C.
+
+    python benchmarks/accuracy.py --archs mlp --epochs 15 --seeds 2
+    python benchmarks/accuracy.py --archs mlp,cnn --epochs mlp=15,cnn=3 --seeds 2
+
+For every architecture, method and seed it trains with ``sbn_mcu.train``
+(the same epochs for every method of an architecture), and for the binary
+methods (sbn, ste) exports ``model.pt`` (the best epoch by validation) and
+runs the generated C on the host over the whole test split: the accuracy
+reported is the C's. The float baseline cannot be exported; its accuracy is
+torch's. Writes accuracy.json and accuracy.md into --out (default: this
+folder), after every run, so an interrupted benchmark keeps what it measured.
+A benchmark, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from sbn_mcu.export import export
+from sbn_mcu.models import ARCHITECTURES
+from sbn_mcu.train import TrainConfig, _write_atomically, train
+from sbn_mcu.verify import verify_host
+
+HERE = Path(__file__).resolve().parent
+METHODS = ("sbn", "ste", "float")
+
+
+def per_arch(value: str, archs: list[str]) -> dict[str, int]:
+    """``15`` for every architecture, or ``mlp=15,cnn=3``."""
+    if "=" not in value:
+        return {arch: int(value) for arch in archs}
+    given = {k.strip(): int(v) for k, v in (item.split("=") for item in value.split(","))}
+    missing = [a for a in archs if a not in given]
+    if missing:
+        raise SystemExit(f"error: --epochs names no count for {', '.join(missing)}")
+    return given
+
+
+def one_run(arch: str, method: str, seed: int, epochs: int, args, work: Path) -> dict:
+    run_dir = work / f"{arch}-{method}-{seed}"
+    config = TrainConfig(arch=arch, method=method, epochs=epochs, seed=seed, limit=args.limit,
+                         device=args.device, val_images=args.val_images)
+    started = time.perf_counter()
+    _, metrics = train(config, run_dir, progress=sys.stderr.isatty())
+    best = json.loads((run_dir / "metrics.json").read_text())["best_epoch"]
+    last = metrics[-1]
+    result = {"arch": arch, "method": method, "seed": seed, "epochs": epochs, "best_epoch": best,
+              # the median resists other jobs on a shared machine slowing a few epochs
+              "train_seconds_per_epoch": statistics.median(m["seconds"] for m in metrics),
+              "epoch_seconds": [m["seconds"] for m in metrics],
+              "final_soft_accuracy": last["soft_accuracy"], "final_hard_accuracy": last["hard_accuracy"],
+              "final_soft_hard_gap": last["soft_accuracy"] - last["hard_accuracy"],
+              "best_val_hard_accuracy": metrics[best - 1].get("val_hard_accuracy"),
+              "torch_accuracy": metrics[best - 1]["hard_accuracy"]}
+    if method == "float":
+        result["accuracy"], result["measured_on"] = result["torch_accuracy"], "torch (float, not exportable)"
+    else:
+        export(run_dir / "model.pt", work / f"{run_dir.name}-c", name="net")
+        host = verify_host(work / f"{run_dir.name}-c")
+        if host["mismatches"]:
+            raise SystemExit(f"error: {run_dir.name}: the C disagrees with the reference on {host['mismatches']} inputs")
+        result["accuracy"], result["measured_on"] = host["accuracy"], "host C (gcc), whole test split"
+    result["wall_seconds"] = round(time.perf_counter() - started, 1)
+    return result
+
+
+def summarise(runs: list[dict]) -> list[dict]:
+    rows = []
+    for arch in dict.fromkeys(r["arch"] for r in runs):
+        float_time = [r["train_seconds_per_epoch"] for r in runs if r["arch"] == arch and r["method"] == "float"]
+        for method in dict.fromkeys(r["method"] for r in runs if r["arch"] == arch):
+            group = [r for r in runs if r["arch"] == arch and r["method"] == method]
+            acc = [r["accuracy"] for r in group]
+            row = {"arch": arch, "method": method, "epochs": group[0]["epochs"], "seeds": [r["seed"] for r in group],
+                   "accuracy_mean": statistics.mean(acc), "accuracy_min": min(acc), "accuracy_max": max(acc),
+                   "accuracy_std": statistics.stdev(acc) if len(acc) > 1 else 0.0,
+                   "final_soft_hard_gap_mean": statistics.mean(r["final_soft_hard_gap"] for r in group),
+                   "train_seconds_per_epoch": statistics.mean(r["train_seconds_per_epoch"] for r in group)}
+            if float_time:
+                row["time_per_epoch_vs_float"] = row["train_seconds_per_epoch"] / statistics.mean(float_time)
+            rows.append(row)
+    return rows
+
+
+def machine() -> str:
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (f"Machine: {platform.machine()}, {os.cpu_count()} CPUs (load average {load} when written), "
+            f"torch {torch.__version__} with {torch.get_num_threads()} thread(s), device as in the command.")
+
+
+def markdown(rows: list[dict], runs: list[dict], command: str) -> str:
+    pct = lambda x: f"{100 * x:.2f}"
+    lines = ["# Accuracy: SBN against STE and float, same architecture and epochs", "",
+             f"Command: `{command}`", "", machine(), "",
+             "Accuracy is the test accuracy (10,000 images) of `model.pt`, the epoch with the best hard "
+             "accuracy on the validation images held out of the training split; for sbn and ste it is "
+             "measured on the exported C (host gcc), for float in torch. Mean over seeds, (min-max). "
+             "The soft-hard gap is soft (tanh / latent) minus hard (binary) test accuracy at the final "
+             "epoch, in points. Time is the median over epochs of the training loop (no evaluation), "
+             "on this machine.", "",
+             "| Arch | Method | Epochs | Seeds | Accuracy % | Soft-hard gap (pp) | s / epoch | ÷ float |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        gap = "" if r["method"] == "float" else f"{100 * r['final_soft_hard_gap_mean']:+.2f}"
+        ratio = f"{r['time_per_epoch_vs_float']:.2f}" if "time_per_epoch_vs_float" in r else ""
+        lines.append(f"| {r['arch']} | {r['method']} | {r['epochs']} | {len(r['seeds'])} | "
+                     f"{pct(r['accuracy_mean'])} ({pct(r['accuracy_min'])}-{pct(r['accuracy_max'])}) | {gap} | "
+                     f"{r['train_seconds_per_epoch']:.1f} | {ratio} |")
+    lines += ["", "Per run:", "", "| Arch | Method | Seed | Accuracy % | Best epoch | Final hard % | Final soft % | Wall s |",
+              "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in runs:
+        lines.append(f"| {r['arch']} | {r['method']} | {r['seed']} | {pct(r['accuracy'])} | {r['best_epoch']} | "
+                     f"{pct(r['final_hard_accuracy'])} | {pct(r['final_soft_accuracy'])} | {r['wall_seconds']} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--archs", default="mlp,cnn,cnn-large", help="comma-separated architectures")
+    parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated methods")
+    parser.add_argument("--epochs", default="15", help="epochs for every arch, or per arch: mlp=15,cnn=3")
+    parser.add_argument("--seeds", type=int, default=2, help="seeds 0 .. N-1")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
+    parser.add_argument("--limit", type=int, default=None, help="training images (quick smoke runs)")
+    parser.add_argument("--val-images", type=int, default=5000)
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch CPU threads (1 keeps epoch times steady on a shared machine)")
+    parser.add_argument("--out", type=Path, default=HERE, help="where accuracy.json and accuracy.md go")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    archs = [a.strip() for a in args.archs.split(",")]
+    methods = [m.strip() for m in args.methods.split(",")]
+    bad = [a for a in archs if a not in ARCHITECTURES] + [m for m in methods if m not in METHODS]
+    if bad or args.seeds < 1:
+        raise SystemExit(f"error: unknown {', '.join(bad) or 'seed count'}; archs: {', '.join(ARCHITECTURES)}, "
+                         f"methods: {', '.join(METHODS)}, --seeds >= 1")
+    epochs = per_arch(args.epochs, archs)
+    command = "python benchmarks/accuracy.py " + shlex.join(sys.argv[1:])
+    plan = [(a, m, s) for a in archs for m in methods for s in range(args.seeds)]
+    runs: list[dict] = []
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="sbn-accuracy-") as tmp:
+        for i, (arch, method, seed) in enumerate(plan, 1):
+            print(f"[{i}/{len(plan)}] {arch} {method} seed {seed}, {epochs[arch]} epochs ...", flush=True)
+            runs.append(one_run(arch, method, seed, epochs[arch], args, Path(tmp)))
+            r = runs[-1]
+            print(f"    accuracy {100 * r['accuracy']:.2f}% ({r['measured_on']}), best epoch {r['best_epoch']}, "
+                  f"final soft-hard gap {100 * r['final_soft_hard_gap']:+.2f} pp, "
+                  f"{r['train_seconds_per_epoch']:.1f} s/epoch, {r['wall_seconds']} s", flush=True)
+            rows = summarise(runs)
+            _write_atomically(args.out / "accuracy.json", lambda p: p.write_text(
+                json.dumps({"command": command, "summary": rows, "runs": runs}, indent=2) + "\n"))
+            _write_atomically(args.out / "accuracy.md", lambda p: p.write_text(markdown(rows, runs, command)))
+    print(markdown(summarise(runs), runs, command))
+
+
+if __name__ == "__main__":
+    main()
