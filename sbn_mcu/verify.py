@@ -116,8 +116,8 @@ def bench(out_dir: Path, cores, vectors: int = 10, data_dir: Path | None = None,
     layer (see ``toolchain.run_golden``); ``loads_per_word`` is the load
     instructions per 32-bit word read in the innermost loop of the kernel's
     loop over weight words, from the compiled code (``toolchain.word_loops``),
-    and None for the first convolution, whose few words per position the
-    compiler unrolls into straight code.
+    or None where the compiled code has no such loop: the first convolution's
+    few words per position, and rows of fewer than three words, are unrolled.
     """
     name, model, pixels, labels, expected = _golden_vectors(out_dir, vectors, data_dir)
     steps = codegen.plan(model).steps
