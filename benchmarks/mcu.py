@@ -71,7 +71,8 @@ def main() -> None:
     lines += ["", "Per layer: instructions per inference timed with a hook after each layer (its cost taken off; "
               "the layers leave out only the final argmax). Loads / word: load instructions per 32-bit word read "
               "in the innermost loop of the kernel's loop over weight words, counted in the compiled code "
-              "(—: no such loop left after compiling: the first convolution's few words per position are unrolled).", "",
+              "(—: no such loop left after compiling: the first convolution's few words per position are "
+              "unrolled).", "",
               "| Core | Model | Layer | Kernel | Instructions / inference | Per MAC | Loads / word |",
               "|---|---|---|---|---:|---:|---:|"]
     for arch, result in results.items():

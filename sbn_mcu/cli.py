@@ -284,7 +284,8 @@ def bench(out_dir, cpus, vectors, data_dir, timeout, as_json):
         click.echo("")
         _echo_table(("core", "layer", "kernel", "instructions", "per MAC", "loads/word"), layers, left=3)
         click.echo("per layer: timed with a hook after each layer, its cost taken off; loads/word: load "
-                   "instructions per 32-bit word read in the kernel's innermost weight loop (-: none left after compiling)")
+                   "instructions per 32-bit word read in the kernel's innermost weight loop "
+                   "(-: none left after compiling)")
 
 
 def _echo_table(head, lines, left: int) -> None:
