@@ -251,7 +251,7 @@ def _cores(value: str) -> list[str]:
 @click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per core.")
 def bench(out_dir, cpus, vectors, data_dir, timeout, as_json):
-    """Instructions per inference (total and per layer), flash, RAM and stack on each emulated core.
+    """Instructions per inference and per layer, flash, RAM and stack per core.
 
     Builds the exported model for each core's QEMU machine (M0 microbit, M3
     mps2-an385, M4 mps2-an386, M7 mps2-an500, M33 mps2-an505, M55 mps3-an547),
