@@ -703,7 +703,7 @@ _PROFILE_FIELDS = ("hook_calls", "hook_ticks", "layers")
 
 
 def _parse_golden(log: str, k: int, core: Core,
-                  profiled: bool = False) -> tuple[list[bool], dict[str, int], int]:
+                  profiled: bool = False) -> tuple[list[bool], dict, int]:
     """Vector verdicts, the numeric fields and the mismatch count of a golden run.
 
     With ``profiled``, the fields also hold the hook's and ``layer_ticks``,

@@ -5,12 +5,14 @@ a model too big for a machine is reported, not crashed on."""
 import json
 import subprocess
 
+import pytest
 import torch
 from click.testing import CliRunner
 from torch import nn
 
 from sbn_mcu import codegen, freeze, toolchain
 from sbn_mcu.cli import main
+from sbn_mcu.errors import SbnError
 from sbn_mcu.frozen import SUFFIX
 from sbn_mcu.layers import SBActivation, SBConv2d, SBLinear
 
@@ -127,6 +129,17 @@ def test_word_loops_count_the_loads_of_the_marked_loop(tmp_path):
     loops = toolchain.word_loops("cortex-m0", [tmp_path / "loops.c"], [], tmp_path)
     assert loops["bytes"]["loads"] == 1 and loops["bytes"]["loads_per_word"] == 4.0
     assert loops["words"]["loads"] == 1 and loops["words"]["loads_per_word"] == 1.0
+
+
+def test_a_profiled_report_needs_every_layer():
+    report = ["vector 0 ok", "calib_instructions 1000", "calib_ticks 25", "overhead_ticks 10", "work_ticks 900",
+              "repeats 4", "stack_bytes 64", "hook_calls 8", "hook_ticks 7", "layer 0 ticks 500",
+              "layer 1 ticks 380", "layers 2", "done mismatches 0"]
+    core = toolchain.CORES["cortex-m4"]
+    _, fields, _ = toolchain._parse_golden("\n".join(report), 1, core, profiled=True)
+    assert fields["layer_ticks"] == [500, 380]
+    with pytest.raises(SbnError, match="stopped before its report"):
+        toolchain._parse_golden("\n".join(r for r in report if r != "layer 1 ticks 380"), 1, core, profiled=True)
 
 
 def test_bench_rejects_unknown_cores(tmp_path):
