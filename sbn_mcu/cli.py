@@ -297,13 +297,17 @@ def _cores(value: str) -> list[str]:
 @click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per core.")
 def bench(out_dir, cpus, vectors, data_dir, timeout, as_json):
-    """Instructions per inference, flash, RAM and stack on each emulated core.
+    """Instructions per inference and per layer, flash, RAM and stack per core.
 
     Builds the exported model for each core's QEMU machine (M0 microbit, M3
     mps2-an385, M4 mps2-an386, M7 mps2-an500, M33 mps2-an505, M55 mps3-an547),
     checks golden vectors (any mismatch fails loudly) and counts instructions
-    with -icount. Instructions are not cycles: flash wait states differ on
-    real boards.
+    with -icount. The total comes from the plain build; a second build calls
+    a timing hook after each layer for the per-layer counts (the hook's own
+    cost is taken off). Loads per word: load instructions per 32-bit word
+    read in the innermost loop of the layer kernel's loop over weight words,
+    counted in the compiled code. Instructions are not cycles: flash wait
+    states differ on real boards.
     """
     from .verify import bench as run
 
@@ -315,11 +319,27 @@ def bench(out_dir, cpus, vectors, data_dir, timeout, as_json):
     lines = [(r["core"], r["machine"], f"{r['instructions_per_inference']:,}", f"{r['instructions_per_mac']:.3f}",
               f"{r['model_flash_bytes']:,}", f"{r['model_ram_bytes']:,}", f"{r['stack_bytes']:,}")
              if r["fits"] else (r["core"], "does not fit: " + r["error"], "", "", "", "", "") for r in rows]
-    widths = [max(len(str(x[i])) for x in [head, *lines]) for i in range(len(head))]
-    for row in [head, *lines]:
-        click.echo("  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
+    _echo_table(head, lines, left=2)
     click.echo(f"model flash/RAM: the model's object code and data (arm-none-eabi-size); "
                f"{vectors} golden vectors matched on every core that fits")
+    layers = [(r["core"], f"{layer['layer']} {layer['title']}", layer["kernel"], f"{layer['instructions']:,}",
+               f"{layer['instructions_per_mac']:.3f}" if layer["instructions_per_mac"] is not None else "-",
+               f"{layer['loads_per_word']:.3f}" if layer["loads_per_word"] is not None else "-")
+              for r in rows if r["fits"] for layer in r["layers"]]
+    if layers:
+        click.echo("")
+        _echo_table(("core", "layer", "kernel", "instructions", "per MAC", "loads/word"), layers, left=3)
+        click.echo("per layer: timed with a hook after each layer, its cost taken off; loads/word: load "
+                   "instructions per 32-bit word read in the kernel's innermost weight loop "
+                   "(-: none left after compiling)")
+
+
+def _echo_table(head, lines, left: int) -> None:
+    """Columns padded to their widest cell; the first ``left`` columns left-aligned."""
+    widths = [max(len(str(x[i])) for x in [head, *lines]) for i in range(len(head))]
+    for row in [head, *lines]:
+        click.echo("  ".join(str(c).ljust(w) if i < left else str(c).rjust(w)
+                             for i, (c, w) in enumerate(zip(row, widths))))
 
 
 def _board_names() -> list[str]:

@@ -75,11 +75,12 @@ def verify_host(out_dir: Path, data_dir: Path | None = None, limit: int | None =
 
 
 def _golden(out_dir: Path, name: str, core: str, pixels: np.ndarray, labels: np.ndarray,
-            expected: np.ndarray, timeout_s: float) -> dict:
+            expected: np.ndarray, timeout_s: float, profile: bool = False) -> dict:
     with tempfile.TemporaryDirectory(prefix="sbn-qemu-") as tmp:
         result = toolchain.run_golden(core, codegen.model_sources(out_dir, name, tmp), [Path(out_dir)], name,
-                                      pixels, expected, Path(tmp), timeout_s=timeout_s)
-    return {"target": f"qemu:{result.core}", "machine": result.machine, "n": result.n,
+                                      pixels, expected, Path(tmp), timeout_s=timeout_s, profile=profile)
+    profiled = {"layer_instructions": result.layer_instructions, "word_loops": result.word_loops} if profile else {}
+    return {**profiled, "target": f"qemu:{result.core}", "machine": result.machine, "n": result.n,
             "mismatches": result.mismatches, "passed": result.passed,
             "accuracy": float((reference.predict(expected) == labels).mean()),
             "instructions_per_inference": result.instructions_per_inference,
@@ -103,16 +104,30 @@ def verify_qemu(out_dir: Path, core: str = "cortex-m4", vectors: int = 20,
     return _golden(out_dir, name, core, pixels, labels, expected, timeout_s)
 
 
+# Each kernel's loop over weight words, as marked in templates/kernels.
+_WORD_LOOPS = {"dense_u8.c": "xor_bytesum", "dense_bits.c": "mismatches", "conv_bits.c": "mismatches"}
+
+
 def bench(out_dir: Path, cores, vectors: int = 10, data_dir: Path | None = None,
           timeout_s: float = 600) -> list[dict]:
-    """Golden vectors and instruction counts on each core; a model that does not
-    fit a core's machine is reported as such instead of failing the others."""
+    """Golden vectors and instruction counts on each core, in total and per layer;
+    a model that does not fit a core's machine is reported as such instead of
+    failing the others.
+
+    Per layer, ``instructions`` come from a second build that times each
+    layer (see ``toolchain.run_golden``); ``loads_per_word`` is the load
+    instructions per 32-bit word read in the innermost loop of the kernel's
+    loop over weight words, from the compiled code (``toolchain.word_loops``),
+    or None where the compiled code has no such loop: the first convolution's
+    few words per position, and rows of fewer than three words, are unrolled.
+    """
     name, model, pixels, labels, expected = _golden_vectors(out_dir, vectors, data_dir)
-    macs = sum(s.macs for s in codegen.plan(model).steps)
+    steps = codegen.plan(model).steps
+    macs = sum(s.macs for s in steps)
     rows = []
     for core in cores:
         try:
-            result = _golden(out_dir, name, core, pixels, labels, expected, timeout_s)
+            result = _golden(out_dir, name, core, pixels, labels, expected, timeout_s, profile=True)
         except toolchain.ToolError as err:
             if "does not fit" not in str(err):
                 raise
@@ -127,7 +142,22 @@ def bench(out_dir: Path, cores, vectors: int = 10, data_dir: Path | None = None,
                      "model_flash_bytes": result["model_flash_bytes"],
                      "model_ram_bytes": result["model_ram_bytes"],
                      "stack_bytes": result["model_stack_bytes"],
-                     "firmware_flash_bytes": result["flash_bytes"], "firmware_ram_bytes": result["ram_bytes"]})
+                     "firmware_flash_bytes": result["flash_bytes"], "firmware_ram_bytes": result["ram_bytes"],
+                     "layers": _layers(steps, result["layer_instructions"], result["word_loops"]),
+                     "word_loops": result["word_loops"]})
+    return rows
+
+
+def _layers(steps, instructions: list[int], loops: dict[str, dict]) -> list[dict]:
+    if len(instructions) != len(steps):
+        raise SbnError(f"the per-layer timing saw {len(instructions)} layers, the model has {len(steps)}")
+    rows = []
+    for step, count in zip(steps, instructions):
+        loop = loops.get(_WORD_LOOPS.get(step.kernel, ""))
+        rows.append({"layer": step.index, "title": step.title, "kernel": step.kernel.removesuffix(".c"),
+                     "macs": step.macs, "instructions": count,
+                     "instructions_per_mac": round(count / step.macs, 4) if step.macs else None,
+                     "loads_per_word": loop["loads_per_word"] if loop else None})
     return rows
 
 

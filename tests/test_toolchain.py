@@ -220,6 +220,7 @@ def test_doctests():
     ("gcc", "SBN_MCU_GCC", "gcc"),
     ("arm-none-eabi-gcc", "SBN_MCU_ARM_GCC", "gcc-arm-none-eabi libnewlib-arm-none-eabi"),
     ("arm-none-eabi-size", "SBN_MCU_ARM_SIZE", "gcc-arm-none-eabi"),
+    ("arm-none-eabi-objdump", "SBN_MCU_ARM_OBJDUMP", "gcc-arm-none-eabi"),
     ("qemu-system-arm", "SBN_MCU_QEMU", "qemu-system-arm"),
 ])
 def test_missing_tool_names_the_apt_package(monkeypatch, tool, env_var, package):

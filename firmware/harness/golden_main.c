@@ -11,6 +11,8 @@
  *   vector <i> FAIL score[<j>]=<got> expected <want> ... argmax=<got> expected <want>
  *   calib_instructions N / calib_ticks N / overhead_ticks N / work_ticks N /
  *   repeats N / stack_bytes N
+ *   with SBN_LAYER_HOOK defined (per-layer profiling), also:
+ *   hook_calls N / hook_ticks N / layer <i> ticks N (one line per layer) / layers N
  *   done mismatches M
  * The exit status is 0 iff M == 0.
  *
@@ -19,6 +21,14 @@
  * at a rate that depends on the machine. A loop of known length, written in
  * assembly so that its instruction count does not depend on the compiler,
  * gives instructions per tick; the host does the division.
+ *
+ * Per-layer profiling: built with -DSBN_LAYER_HOOK=sbn_golden_layer_done,
+ * the model calls that function after each layer. It adds the ticks since
+ * the previous reading to the layer, over the same timed repeats as the
+ * total, so each layer's ticks are summed over thousands of readings and
+ * the 24-bit SysTick wrap is handled by ticks_now(). The hook's own cost,
+ * paid once per layer, is timed apart (hook_calls / hook_ticks) for the
+ * host to subtract.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -121,6 +131,62 @@ static __attribute__((noinline)) uint32_t time_work(uint32_t repeat)
     }
     return ticks_now() - t0;
 }
+
+#ifdef SBN_LAYER_HOOK
+#define SBN_MAX_LAYERS 64u
+static uint32_t layer_ticks[SBN_MAX_LAYERS];
+static uint32_t layer_last; /* the previous reading */
+static uint32_t layers_seen; /* highest layer index + 1; SBN_MAX_LAYERS + 1 if one was out of range */
+
+/* noipa: every call, the model's and time_hook's, runs this same code. */
+void SBN_LAYER_HOOK(uint32_t layer);
+__attribute__((noipa)) void SBN_LAYER_HOOK(uint32_t layer)
+{
+    const uint32_t now = ticks_now();
+    if (layer < SBN_MAX_LAYERS) {
+        layer_ticks[layer] += now - layer_last;
+        layers_seen = layer + 1u > layers_seen ? layer + 1u : layers_seen;
+    } else {
+        layers_seen = SBN_MAX_LAYERS + 1u;
+    }
+    layer_last = now;
+}
+
+/* Eight hook calls per pass, so that the loop adds little to each. */
+static __attribute__((noinline)) uint32_t time_hook(uint32_t passes)
+{
+    uint32_t r;
+    uint32_t t0 = ticks_now();
+    layer_last = t0;
+    for (r = 0u; r < passes; r++) {
+        SBN_LAYER_HOOK(0u);
+        SBN_LAYER_HOOK(0u);
+        SBN_LAYER_HOOK(0u);
+        SBN_LAYER_HOOK(0u);
+        SBN_LAYER_HOOK(0u);
+        SBN_LAYER_HOOK(0u);
+        SBN_LAYER_HOOK(0u);
+        SBN_LAYER_HOOK(0u);
+    }
+    return ticks_now() - t0;
+}
+
+/* Layer 0 counts from the reading before the call, so it includes the call. */
+static __attribute__((noinline)) void time_layers(uint32_t repeat)
+{
+    uint32_t idx = 0u;
+    uint32_t r;
+    for (r = 0u; r < SBN_MAX_LAYERS; r++) {
+        layer_ticks[r] = 0u;
+    }
+    for (r = 0u; r < repeat; r++) {
+        const uint8_t *input = sbn_golden_inputs[idx];
+        layer_last = ticks_now();
+        (void)SBN_INFER(input, scores);
+        idx = (idx + 1u == SBN_GOLDEN_COUNT) ? 0u : idx + 1u;
+    }
+}
+#endif
 
 /* Stack bytes one inference uses below its caller's frame: paint the free
  * RAM below the stack pointer, infer, and find the lowest word overwritten. */
@@ -234,6 +300,24 @@ int main(void)
     put_field("work_ticks", time_work(repeat));
     put_field("repeats", repeat);
     put_field("stack_bytes", stack_bytes_of_inference());
+#ifdef SBN_LAYER_HOOK
+    {
+        const uint32_t passes = 2048u; /* 16384 calls: tens of thousands of ticks */
+        put_field("hook_calls", 8u * passes);
+        put_field("hook_ticks", time_hook(passes));
+        time_layers(repeat);
+        if (layers_seen > SBN_MAX_LAYERS) {
+            sbn_puts("error the model has more layers than SBN_MAX_LAYERS\n");
+            return SBN_EXIT_ERROR;
+        }
+        for (i = 0u; i < layers_seen; i++) {
+            sbn_puts("layer ");
+            sbn_put_u32(i);
+            put_field(" ticks", layer_ticks[i]);
+        }
+        put_field("layers", layers_seen);
+    }
+#endif
 
     put_field("done mismatches", mismatches);
     return mismatches == 0u ? SBN_EXIT_OK : SBN_EXIT_MISMATCH;

@@ -1,7 +1,11 @@
 /* Bit counting. Cortex-M has no popcount instruction and __builtin_popcount
  * is a libgcc call there, so count bits in SWAR byte lanes and sum the lanes
  * once per row: with usada8 on cores with the DSP extension (v7E-M, v8-M
- * Main with DSP), with two SWAR steps elsewhere. */
+ * Main with DSP), with two SWAR steps elsewhere.
+ *
+ * A comment "word loop: <name>" on the first line of each kernel's loop over
+ * weight words marks it: sbn-mcu bench finds that loop in the compiled code
+ * and counts its loads. */
 #if defined(__GNUC__)
 #define SBN_NOINLINE __attribute__((noinline, unused)) /* keeps hot loops' registers free */
 #else
@@ -91,7 +95,7 @@ static inline uint32_t sbn_count_triples(const uint32_t *a, const uint32_t *b, u
 {
     uint32_t bytes = 0u;
     const uint32_t m1 = 0x55555555u, m2 = 0x33333333u, m4 = 0x0F0F0F0Fu;
-    __asm__("1:\n\t"
+    __asm__("1:\n\t" /* word loop: mismatches */
             "ldmia %[a]!, {r4, r5, r6}\n\t"
             "ldmia %[b]!, {r8, r10, r11}\n\t"
             "eor r4, r4, r8\n\t"
@@ -129,7 +133,7 @@ static inline uint32_t sbn_count_triples(const uint32_t *a, const uint32_t *b, u
 static inline uint32_t sbn_count_triples(const uint32_t *a, const uint32_t *b, uint32_t n3)
 {
     uint32_t bytes = 0u;
-    for (; n3 > 0u; n3--, a += 3, b += 3) {
+    for (; n3 > 0u; n3--, a += 3, b += 3) { /* word loop: mismatches */
         bytes += sbn_count3(a[0] ^ b[0], a[1] ^ b[1], a[2] ^ b[2]);
     }
     return bytes;

@@ -80,7 +80,7 @@ static sbn_sum_t sbn_xor_bytesum(const uint8_t *p, const uint32_t *w, uint32_t n
         const uint32_t end = words - i > 65536u ? i + 65536u : words;
         part = 0u;
         if (aligned) {
-            for (; i < end; i++) {
+            for (; i < end; i++) { /* word loop: xor_bytesum */
                 part = sbn_xor32_aligned(p + 32u * i, w[i], part);
             }
         } else {
