@@ -35,6 +35,7 @@ REPLACEABLE = ("Makefile", "README.md", "board.json", "src", "model", "ld", "bui
 
 # Shared firmware files (under firmware/) and where a project gets them.
 _SHARED = {"startup.c": "src", "print.c": "src", "libc_min.c": "src", "console.h": "src",
+           "ticks.c": "src", "ticks.h": "src",
            "board/main.c": "src", "board/console.c": "src", "board/protocol.h": "src", "board/uart.h": "src",
            "ld/common.ld": "ld"}
 

@@ -258,7 +258,7 @@ TARGET_CFLAGS = ("-O2", "-std=c99", "-ffreestanding", "-nostdlib",
                  "-Wall", "-Wextra", "-Werror", "-pedantic")
 
 # Linked into every firmware, beside the caller's sources.
-_SUPPORT_SOURCES = ("startup.c", "semihost.c", "print.c", "libc_min.c")
+_SUPPORT_SOURCES = ("startup.c", "semihost.c", "print.c", "ticks.c", "libc_min.c")
 
 
 def _object_names(sources: Sequence[Path]) -> list[str]:

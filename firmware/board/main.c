@@ -13,6 +13,7 @@
 
 #include "board.h"
 #include "protocol.h"
+#include "ticks.h"
 #include "uart.h"
 
 /* The longest payload the board answers with (RESULT), and takes (INFER). */
@@ -45,36 +46,14 @@ static uint32_t cycles_now(void)
     return DWT_CYCCNT;
 }
 #else
-#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
-#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
-#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
-#define SYST_MAX 0x00FFFFFFu
-
-static volatile uint32_t systick_wraps;
-
-/* SysTick counts down from SYST_MAX; each wrap adds 2^24 cycles. */
-void SysTick_Handler(void);
-void SysTick_Handler(void)
-{
-    systick_wraps++;
-}
-
 static void cycles_start(void)
 {
-    SYST_RVR = SYST_MAX;
-    SYST_CVR = 0u;
-    SYST_CSR = 7u; /* ENABLE | TICKINT | CLKSOURCE=processor */
+    sbn_ticks_start();
 }
 
 static uint32_t cycles_now(void)
 {
-    uint32_t wraps;
-    uint32_t value;
-    do { /* retry if a wrap was counted between the two reads */
-        wraps = systick_wraps;
-        value = SYST_CVR;
-    } while (wraps != systick_wraps);
-    return (wraps << 24) + (SYST_MAX - value);
+    return sbn_ticks_now();
 }
 #endif
 

@@ -26,7 +26,7 @@
  * the model calls that function after each layer. It adds the ticks since
  * the previous reading to the layer, over the same timed repeats as the
  * total, so each layer's ticks are summed over thousands of readings and
- * the 24-bit SysTick wrap is handled by ticks_now(). The hook's own cost,
+ * the 24-bit SysTick wrap is handled by sbn_ticks_now(). The hook's own cost,
  * paid once per layer, is timed apart (hook_calls / hook_ticks) for the
  * host to subtract.
  */
@@ -35,6 +35,7 @@
 
 #include "golden.h"
 #include "console.h"
+#include "ticks.h"
 
 /* Lowest-level knobs, all overridable with -D at build time. */
 #ifndef SBN_TARGET_TICKS
@@ -52,10 +53,6 @@
 #endif
 /* SBN_REPEAT, if defined, fixes the number of timed inferences. */
 
-#define SYST_CSR (*(volatile uint32_t *)0xE000E010u)
-#define SYST_RVR (*(volatile uint32_t *)0xE000E014u)
-#define SYST_CVR (*(volatile uint32_t *)0xE000E018u)
-#define SYST_MAX 0x00FFFFFFu
 #define STACK_PAINT 0x5AB1C0DEu
 /* Written into the score buffer before each call, to catch unwritten scores. */
 #define SCORE_POISON ((int32_t)0x5A5A5A5A)
@@ -63,37 +60,11 @@
 extern uint32_t __bss_end; /* ld/common.ld: first free word above .bss */
 
 static int32_t scores[SBN_NUM_CLASSES];
-static volatile uint32_t systick_wraps;
-
-/* SysTick counts down from SYST_MAX; each wrap adds 2^24 ticks. */
-void SysTick_Handler(void);
-void SysTick_Handler(void)
-{
-    systick_wraps++;
-}
-
-static void ticks_start(void)
-{
-    SYST_RVR = SYST_MAX;
-    SYST_CVR = 0u;
-    SYST_CSR = 7u; /* ENABLE | TICKINT | CLKSOURCE=processor */
-}
-
-static uint32_t ticks_now(void)
-{
-    uint32_t wraps;
-    uint32_t value;
-    do { /* retry if a wrap was counted between the two reads */
-        wraps = systick_wraps;
-        value = SYST_CVR;
-    } while (wraps != systick_wraps);
-    return (wraps << 24) + (SYST_MAX - value);
-}
 
 /* Exactly 2 * loops instructions (subs + bne per pass; the last bne falls through). */
 static __attribute__((noinline)) uint32_t time_calibration(uint32_t loops)
 {
-    uint32_t t0 = ticks_now();
+    uint32_t t0 = sbn_ticks_now();
     __asm__ volatile(
         ".syntax unified\n"
         "1: subs %0, %0, #1\n\t"
@@ -101,7 +72,7 @@ static __attribute__((noinline)) uint32_t time_calibration(uint32_t loops)
         : "+l"(loops)
         :
         : "cc");
-    return ticks_now() - t0;
+    return sbn_ticks_now() - t0;
 }
 
 /* The timed loops: identical except for the call, so their difference is
@@ -110,26 +81,26 @@ static __attribute__((noinline)) uint32_t time_overhead(uint32_t repeat)
 {
     uint32_t idx = 0u;
     uint32_t r;
-    uint32_t t0 = ticks_now();
+    uint32_t t0 = sbn_ticks_now();
     for (r = 0u; r < repeat; r++) {
         const uint8_t *input = sbn_golden_inputs[idx];
         __asm__ volatile("" : : "r"(input), "r"(scores) : "memory");
         idx = (idx + 1u == SBN_GOLDEN_COUNT) ? 0u : idx + 1u;
     }
-    return ticks_now() - t0;
+    return sbn_ticks_now() - t0;
 }
 
 static __attribute__((noinline)) uint32_t time_work(uint32_t repeat)
 {
     uint32_t idx = 0u;
     uint32_t r;
-    uint32_t t0 = ticks_now();
+    uint32_t t0 = sbn_ticks_now();
     for (r = 0u; r < repeat; r++) {
         const uint8_t *input = sbn_golden_inputs[idx];
         (void)SBN_INFER(input, scores);
         idx = (idx + 1u == SBN_GOLDEN_COUNT) ? 0u : idx + 1u;
     }
-    return ticks_now() - t0;
+    return sbn_ticks_now() - t0;
 }
 
 #ifdef SBN_LAYER_HOOK
@@ -142,7 +113,7 @@ static uint32_t layers_seen; /* highest layer index + 1; SBN_MAX_LAYERS + 1 if o
 void SBN_LAYER_HOOK(uint32_t layer);
 __attribute__((noipa)) void SBN_LAYER_HOOK(uint32_t layer)
 {
-    const uint32_t now = ticks_now();
+    const uint32_t now = sbn_ticks_now();
     if (layer < SBN_MAX_LAYERS) {
         layer_ticks[layer] += now - layer_last;
         layers_seen = layer + 1u > layers_seen ? layer + 1u : layers_seen;
@@ -156,7 +127,7 @@ __attribute__((noipa)) void SBN_LAYER_HOOK(uint32_t layer)
 static __attribute__((noinline)) uint32_t time_hook(uint32_t passes)
 {
     uint32_t r;
-    uint32_t t0 = ticks_now();
+    uint32_t t0 = sbn_ticks_now();
     layer_last = t0;
     for (r = 0u; r < passes; r++) {
         SBN_LAYER_HOOK(0u);
@@ -168,7 +139,7 @@ static __attribute__((noinline)) uint32_t time_hook(uint32_t passes)
         SBN_LAYER_HOOK(0u);
         SBN_LAYER_HOOK(0u);
     }
-    return ticks_now() - t0;
+    return sbn_ticks_now() - t0;
 }
 
 /* Layer 0 counts from the reading before the call, so it includes the call. */
@@ -181,7 +152,7 @@ static __attribute__((noinline)) void time_layers(uint32_t repeat)
     }
     for (r = 0u; r < repeat; r++) {
         const uint8_t *input = sbn_golden_inputs[idx];
-        layer_last = ticks_now();
+        layer_last = sbn_ticks_now();
         (void)SBN_INFER(input, scores);
         idx = (idx + 1u == SBN_GOLDEN_COUNT) ? 0u : idx + 1u;
     }
@@ -263,7 +234,7 @@ int main(void)
     uint32_t repeat;
 
     /* Started first, so that its first reload happens before any timing. */
-    ticks_start();
+    sbn_ticks_start();
 
     for (i = 0u; i < SBN_GOLDEN_COUNT; i++) {
         if (!check_vector(i)) {
