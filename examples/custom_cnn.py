@@ -12,7 +12,7 @@ from torch import nn
 from sbn_mcu.export import export
 from sbn_mcu.layers import SBActivation, SBConv2d, SBLinear, Scores
 from sbn_mcu.summary import table
-from sbn_mcu.train import TrainConfig, train
+from sbn_mcu.train import TrainConfig, exported_record, train
 from sbn_mcu.verify import verify_host
 
 out = Path(sys.argv[1] if len(sys.argv) > 1 else "runs/custom_cnn")
@@ -25,10 +25,10 @@ model = nn.Sequential(
     SBLinear(24 * 6 * 6, 10), Scores(),
 )
 
-_, metrics = train(TrainConfig(epochs=1, limit=3000, v_end=100.0), out / "run", model=model)
+train(TrainConfig(epochs=1, limit=3000, v_end=100.0), out / "run", model=model)
 report = export(out / "run" / "model.pt", out / "export", name="custom")
 print(table(report))
 result = verify_host(out / "export")
 print(f"host C: {result['n']} test images, {result['mismatches']} mismatches, "
-      f"accuracy {100 * result['accuracy']:.2f}% (torch hard: {100 * metrics[-1]['hard_accuracy']:.2f}%)")
+      f"accuracy {100 * result['accuracy']:.2f}% (torch hard: {100 * exported_record(out / 'run')['hard_accuracy']:.2f}%)")
 sys.exit(1 if result["mismatches"] else 0)

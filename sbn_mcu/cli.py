@@ -149,7 +149,7 @@ def train(out, resume, **kw):
       sbn-mcu train --arch cnn --epochs 10 --out runs/cnn --resume   # after an interruption
       torchrun --standalone --nproc_per_node 2 -m sbn_mcu train --out runs/ddp
     """
-    from .train import distributed_ranks, train as run
+    from .train import distributed_ranks, exported_record, train as run
 
     try:
         _, metrics = run(_config(**kw), out, resume=resume)
@@ -159,8 +159,8 @@ def train(out, resume, **kw):
         raise
     if not distributed_ranks().main:
         return
-    best = json.loads((out / "metrics.json").read_text())["best_epoch"]
-    chosen = metrics[best - 1]
+    chosen = exported_record(out)
+    best = chosen["epoch"]
     why = (f"best hard validation accuracy {100 * chosen['val_hard_accuracy']:.2f}%"
            if "val_hard_accuracy" in chosen else "the last; no validation")
     click.echo(f"hard-binary test accuracy {100 * chosen['hard_accuracy']:.2f}% "
@@ -417,12 +417,12 @@ def demo(out, vectors, **kw):
     """Train → export → verify on host gcc → verify in QEMU Cortex-M4 → report."""
     from .export import export as run_export
     from .summary import table
-    from .train import train as run_train
+    from .train import exported_record, train as run_train
     from .verify import verify_host, verify_qemu
 
     started = time.perf_counter()
     click.secho(f"[1/4] training {kw['arch']} on {kw['dataset']}", bold=True)
-    _, metrics = run_train(_config(**kw), out / "run")
+    run_train(_config(**kw), out / "run")
     click.secho("[2/4] exporting C", bold=True)
     report = run_export(out / "run" / "model.pt", out / "export", "model", kw["data_dir"], progress=_interactive())
     click.echo(table(report))
@@ -432,7 +432,7 @@ def demo(out, vectors, **kw):
     click.secho("[4/4] verifying in QEMU (Cortex-M4, mps2-an386)", bold=True)
     qemu = verify_qemu(out / "export", "cortex-m4", vectors, kw["data_dir"])
     _print_result(qemu, False)
-    result = {"hard_accuracy_torch": metrics[-1]["hard_accuracy"], "host": host,
+    result = {"hard_accuracy_torch": exported_record(out / "run")["hard_accuracy"], "host": host,
               "qemu": {k: v for k, v in qemu.items() if k != "passed"},
               "summary": report["total"], "seconds": round(time.perf_counter() - started, 1)}
     tmp = out / "report.json.tmp"

@@ -404,6 +404,12 @@ def _write_atomically(path: Path, write) -> None:
     os.replace(tmp, path)
 
 
+def exported_record(out_dir: Path) -> dict:
+    """The metrics record of the epoch that ``model.pt`` holds, from ``metrics.json``."""
+    written = json.loads((Path(out_dir) / "metrics.json").read_text())
+    return written["epochs"][written["best_epoch"] - 1]
+
+
 def _write_metrics(out_dir: Path, config: TrainConfig, metrics: list[dict], best_epoch: int) -> None:
     """metrics.json and curves.png, as they stand after the last epoch."""
     _write_atomically(out_dir / "metrics.json", lambda path: path.write_text(
