@@ -30,13 +30,13 @@ def binarize(x: torch.Tensor, v: torch.Tensor, hard: bool, method: str = "sbn") 
     """
     if method == "float":
         return x
+    if method == "sbn" and not hard:
+        return torch.tanh(v * x)
     sign = torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
     if hard:
         return sign
-    if method == "ste":
-        clipped = x.clamp(-1.0, 1.0)
-        return clipped + (sign - clipped).detach()  # forward: sign; backward: 1 inside [-1, 1]
-    return torch.tanh(v * x)
+    clipped = x.clamp(-1.0, 1.0)
+    return clipped + (sign - clipped).detach()  # ste, forward: sign; backward: 1 inside [-1, 1]
 
 
 class SelfBinarizing(nn.Module):
