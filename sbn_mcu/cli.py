@@ -102,6 +102,12 @@ def _train_options(f):
                      help="Train on the CPU, on a CUDA GPU, or on a GPU when there is one (auto)."),
         click.option("--v-end", type=click.FloatRange(min=0, min_open=True), default=100.0,
                      show_default=True, help="Final sharpness v of tanh(v*x); it grows from 1."),
+        click.option("--weight-norm/--no-weight-norm", default=True, show_default=True,
+                     help="sbn: divide each output channel's weights by their mean |w| before tanh."),
+        click.option("--weight-v-scale", type=click.FloatRange(min=0, min_open=True), default=0.3,
+                     show_default=True, help="sbn: weights use tanh(s*v*w), s times the activations' v."),
+        click.option("--grad-clip", type=click.FloatRange(min=0), default=0.0, show_default=True,
+                     help="Clip each step's gradient norm to this (0: no clipping)."),
     ]
     for option in reversed(options):
         f = option(f)
@@ -114,7 +120,9 @@ def _config(**kw):
     return TrainConfig(dataset=kw["dataset"], arch=kw["arch"], method=kw["method"], epochs=kw["epochs"],
                        data_dir=kw["data_dir"],
                        limit=kw["limit"], seed=kw["seed"], batch_size=kw["batch_size"], lr=kw["lr"],
-                       device=kw["device"], v_end=kw["v_end"], val_images=kw.get("val_images", 5000))
+                       device=kw["device"], v_end=kw["v_end"], weight_norm=kw["weight_norm"],
+                       weight_v_scale=kw["weight_v_scale"], grad_clip=kw["grad_clip"],
+                       val_images=kw.get("val_images", 5000))
 
 
 @main.command()
@@ -131,12 +139,14 @@ def train(out, resume, **kw):
     """Train a Self-Binarizing Network.
 
     Weights and activations pass through tanh(v*x) while v grows exponentially
-    from 1 to --v-end, so the network becomes binary by itself. Every epoch
-    prints the soft (tanh) and hard (binary) test accuracy and the hard
-    accuracy on the validation images; batch-norm statistics are re-estimated
-    in hard mode, and the checkpoint keeps them. model.pt is the epoch with the
-    best validation accuracy: the network to export. The same --seed gives the
-    same checkpoint on the CPU.
+    from 1 to --v-end, so the network becomes binary by itself; each output
+    channel's weights are divided by their mean |w| first and sharpen at
+    --weight-v-scale times v. Every epoch prints the soft (tanh) and hard
+    (binary) test accuracy and the hard accuracy on the validation images;
+    batch-norm statistics are re-estimated in hard mode, and the checkpoint
+    keeps them.
+    model.pt is the epoch with the best validation accuracy: the network to
+    export. The same --seed gives the same checkpoint on the CPU.
 
     Under torchrun the processes train one model data-parallel (gloo on the
     CPU, NCCL with one GPU per process); --batch-size stays the global batch.

@@ -47,6 +47,7 @@ class SelfBinarizing(nn.Module):
         self.hard = False
         self.method = "sbn"  # see binarize; set for a whole model with set_method
         self.byte_input = False  # set by hard_copy on the layer that sees (2p - 255) / 255
+        self.normalise = False  # weight layers: see binary_weight; set with set_weight_norm
 
     def _exact(self, x: torch.Tensor, layer) -> torch.Tensor:
         """Hard mode on byte input: sum the integers 2p - 255 exactly, then scale once.
@@ -58,6 +59,20 @@ class SelfBinarizing(nn.Module):
         return layer(torch.round(x * 255.0)) / 255.0
 
 
+def binary_weight(layer: nn.Module) -> torch.Tensor:
+    """The layer's weight through :func:`binarize`, normalised first if ``layer.normalise``.
+
+    SBN can divide each output channel's weights by their mean magnitude
+    before ``tanh``: the sharpness ``v`` then means the same however the
+    weights grow or shrink during training. ``sign`` ignores a positive
+    scale, so the binary network, and the export, are unchanged.
+    """
+    w = layer.weight
+    if layer.normalise and layer.method == "sbn" and not layer.hard:
+        w = w / w.abs().mean(dim=tuple(range(1, w.dim())), keepdim=True).clamp_min(1e-12)
+    return binarize(w, layer.v, layer.hard, layer.method)
+
+
 class SBLinear(nn.Linear, SelfBinarizing):
     """Fully connected layer with weights ``tanh(v*w)``; no bias (batch norm follows)."""
 
@@ -66,7 +81,7 @@ class SBLinear(nn.Linear, SelfBinarizing):
         self._init_sbn()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        w = binarize(self.weight, self.v, self.hard, self.method)
+        w = binary_weight(self)
         if self.hard and self.byte_input:
             return self._exact(x, lambda q: F.linear(q, w))
         return F.linear(x, w)
@@ -87,7 +102,7 @@ class SBConv2d(nn.Conv2d, SelfBinarizing):
         self._init_sbn()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        w = binarize(self.weight, self.v, self.hard, self.method)
+        w = binary_weight(self)
         if self.hard and self.byte_input:
             return self._exact(x, lambda q: self._conv_forward(q, w, None))
         return self._conv_forward(x, w, None)
@@ -167,8 +182,16 @@ def clip_latent_weights(model: nn.Module) -> None:
                 module.weight.clamp_(-1.0, 1.0)
 
 
-def set_sharpness(model: nn.Module, v: float) -> None:
-    """Set ``v`` in every self-binarizing layer (a global schedule)."""
+def set_weight_norm(model: nn.Module, normalise: bool) -> nn.Module:
+    """Whether the SBN weight layers of ``model`` normalise their weights (see :func:`binary_weight`)."""
+    for module in model.modules():
+        if isinstance(module, (SBLinear, SBConv2d)):
+            module.normalise = normalise
+    return model
+
+
+def set_sharpness(model: nn.Module, v: float, weight_scale: float = 1.0) -> None:
+    """Set ``v`` in every activation and ``weight_scale * v`` in every weight layer (a global schedule)."""
     for module in model.modules():
         if isinstance(module, SelfBinarizing):
-            module.v.fill_(v)
+            module.v.fill_(v * weight_scale if isinstance(module, (SBLinear, SBConv2d)) else v)

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from . import data, models
 from .errors import SbnError
-from .layers import METHODS, clip_latent_weights, hard_copy, set_hard, set_method, set_sharpness
+from .layers import METHODS, clip_latent_weights, hard_copy, set_hard, set_method, set_sharpness, set_weight_norm
 from .schedule import Sharpening
 
 CHECKPOINT_FORMAT = "sbn-mcu-checkpoint"
@@ -55,6 +55,9 @@ class TrainConfig:
     v_start: float = 1.0
     v_end: float = 100.0  # chosen on validation: see schedule.py
     v_shape: str = "exponential"
+    weight_norm: bool = True  # sbn: tanh(s * v * w / mean|w|) per output channel; see schedule.py
+    weight_v_scale: float = 0.3  # s: weights sharpen from 0.3 to 30 while activations go from 1 to 100
+    grad_clip: float = 0.0  # largest gradient norm per step; 0: no clipping (see schedule.py)
     calibration_images: int = 10000
     val_images: int = 5000  # held out of the training split to pick the best epoch; 0: keep the last
 
@@ -172,7 +175,7 @@ def plot_curves(metrics: list[dict], path: Path, best_epoch: int | None = None) 
 
 TRAINING_STATE = "training.pt"  # the run's state after its last finished epoch, for --resume
 RESUME_FIELDS = ("dataset", "arch", "method", "epochs", "limit", "seed", "batch_size", "lr", "v_start", "v_end",
-                 "v_shape", "val_images")
+                 "v_shape", "weight_norm", "weight_v_scale", "grad_clip", "val_images")
 
 
 def _plain_config(config: TrainConfig) -> dict:
@@ -283,6 +286,10 @@ def train(config: TrainConfig, out_dir: Path, progress: bool = True,
         raise SbnError(f"unknown method {config.method!r}; choose one of {', '.join(METHODS)}")
     if config.val_images < 0:
         raise SbnError("--val-images must be 0 (no validation) or more")
+    if not 0 < config.weight_v_scale < float("inf"):
+        raise SbnError(f"--weight-v-scale must be positive and finite, not {config.weight_v_scale}")
+    if not 0 <= config.grad_clip < float("inf"):
+        raise SbnError(f"--grad-clip must be 0 (off) or positive and finite, not {config.grad_clip}")
     ranks = distributed_ranks()
     device = _start_group(ranks, resolve_device(config.device), config.batch_size)
     try:
@@ -314,6 +321,7 @@ def _train(config: TrainConfig, out_dir: Path, progress: bool, model: nn.Sequent
     if saved is not None:
         model = models.build(saved["architecture"])
     model = set_method(model if model is not None else models.ARCHITECTURES[config.arch](), config.method).to(device)
+    set_weight_norm(model, config.weight_norm)
     # a last batch must give every process at least 2 images, or batch norm cannot train on it
     steps_per_epoch = len(train_x) // config.batch_size + (len(train_x) % config.batch_size >= 2 * ranks.world)
     if steps_per_epoch == 0:
@@ -349,11 +357,13 @@ def _train(config: TrainConfig, out_dir: Path, progress: bool, model: nn.Sequent
                    leave=False, unit="batch")
         for step in bar:
             idx = order[step * config.batch_size:(step + 1) * config.batch_size][ranks.rank::ranks.world]
-            set_sharpness(model, sharpening.value)
+            set_sharpness(model, sharpening.value, config.weight_v_scale)
             x, y = normalise(train_x[idx]).to(device), train_y[idx].to(device)
             loss = loss_fn(trainer(x), y)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
+            if config.grad_clip:
+                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimiser.step()
             clip_latent_weights(model)
             lr_schedule.step()

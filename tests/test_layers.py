@@ -15,7 +15,7 @@ from conftest import randomize
 from sbn_mcu import models
 from sbn_mcu.errors import SbnError
 from sbn_mcu.layers import (SBActivation, SBConv2d, SBLinear, Scores, binarize, hard_copy, set_hard,
-                            set_sharpness)
+                            set_method, set_sharpness, set_weight_norm)
 from sbn_mcu.schedule import Sharpening
 
 
@@ -194,6 +194,38 @@ def test_set_sharpness_sets_every_layer():
     set_sharpness(model, 42.5)
     vs = [float(m.v) for m in model.modules() if hasattr(m, "v")]
     assert len(vs) == 5 and all(v == 42.5 for v in vs)
+    set_sharpness(model, 10.0, weight_scale=0.25)
+    weights = [float(m.v) for m in model.modules() if isinstance(m, (SBLinear, SBConv2d))]
+    acts = [float(m.v) for m in model.modules() if isinstance(m, SBActivation)]
+    assert weights == [2.5] * 3 and acts == [10.0] * 2
+
+
+@pytest.mark.parametrize("make, shape", [(lambda: SBLinear(6, 4), (5, 6)), (lambda: SBConv2d(3, 4, 3), (2, 3, 7, 7))])
+def test_weight_norm_divides_each_output_channel_by_its_mean_magnitude(make, shape):
+    torch.manual_seed(0)
+    layer, x = make(), torch.randn(shape)
+    set_weight_norm(layer, True)
+    layer.v.fill_(2.0)
+    w = layer.weight.detach()
+    scale = w.abs().flatten(1).mean(1).view(-1, *[1] * (w.dim() - 1))
+    expected = F.linear(x, torch.tanh(2.0 * w / scale)) if w.dim() == 2 else F.conv2d(x, torch.tanh(2.0 * w / scale))
+    assert torch.allclose(layer(x), expected, atol=1e-6)
+    with torch.no_grad():  # per channel: scaling one channel's weights leaves the output unchanged
+        layer.weight[0] *= 7.0
+    assert torch.allclose(layer(x), expected, atol=1e-5)
+    set_weight_norm(layer, False)
+    assert not torch.allclose(layer(x), expected, atol=1e-3)
+    set_weight_norm(layer, True)
+    set_hard(layer, True)  # sign ignores the scale: the binary network is the same
+    hard = layer(x)
+    set_weight_norm(layer, False)
+    assert torch.equal(layer(x), hard)
+    set_hard(layer, False)
+    set_method(layer, "ste")  # the baselines never normalise
+    set_weight_norm(layer, True)
+    unnormalised = layer(x)
+    set_weight_norm(layer, False)
+    assert torch.equal(layer(x), unnormalised)
 
 
 # --------------------------------------------------------------------------

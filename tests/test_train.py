@@ -40,11 +40,13 @@ def test_checkpoint_is_the_best_validation_epoch(tmp_path):
     from sbn_mcu.layers import hard_copy
     from sbn_mcu.train import accuracy, load_checkpoint
 
-    config = TrainConfig(limit=2000, epochs=3, seed=0, calibration_images=2000, val_images=1000)
+    # unnormalised weights: this short run then peaks early (on the CPU build), so selection matters
+    config = TrainConfig(limit=2000, epochs=3, seed=0, calibration_images=2000, val_images=1000,
+                         weight_norm=False, weight_v_scale=1.0)
     returned, metrics = train(config, tmp_path / "run", progress=False)
     vals = [m["val_hard_accuracy"] for m in metrics]
     best = max(i for i, v in enumerate(vals, 1) if v == max(vals))  # ties to the later epoch
-    assert best < len(metrics)  # this short run peaks early (on the CPU build), so selection matters
+    assert best < len(metrics)
     model, state = load_checkpoint(tmp_path / "run" / "model.pt")
     saved = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert state["best_epoch"] == saved["best_epoch"] == best
@@ -170,3 +172,18 @@ def test_cli_names_the_exported_epoch_and_refuses_a_missing_gpu(tmp_path, monkey
     assert result.stderr.strip().splitlines() == [
         "error: --device cuda was asked for but no CUDA GPU is available; use --device cpu or auto"]
     assert not (tmp_path / "gpu").exists()
+
+
+def test_weight_norm_and_weight_v_scale_change_sbn_only_and_grad_clip_clips(tmp_path):
+    import pytest
+
+    from sbn_mcu.errors import SbnError
+
+    default = run(tmp_path, 0, "sbn")[1]
+    for option, value in [("weight_norm", False), ("weight_v_scale", 1.0), ("grad_clip", 0.5)]:
+        assert run(tmp_path, 0, option, **{option: value})[1] != default, option
+    plain = {"weight_norm": False, "weight_v_scale": 1.0}
+    assert run(tmp_path, 0, "ste", method="ste")[1] == run(tmp_path, 0, "ste-plain", method="ste", **plain)[1]
+    for option, value in [("weight_v_scale", 0.0), ("grad_clip", -1.0)]:
+        with pytest.raises(SbnError, match="--" + option.replace("_", "-")):
+            train(TrainConfig(limit=100, epochs=1, **{option: value}), tmp_path / "bad", progress=False)
