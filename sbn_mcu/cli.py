@@ -122,7 +122,7 @@ def _config(**kw):
                        limit=kw["limit"], seed=kw["seed"], batch_size=kw["batch_size"], lr=kw["lr"],
                        device=kw["device"], v_end=kw["v_end"], weight_norm=kw["weight_norm"],
                        weight_v_scale=kw["weight_v_scale"], grad_clip=kw["grad_clip"],
-                       val_images=kw.get("val_images", 5000))
+                       val_images=kw.get("val_images", TrainConfig.val_images))  # demo has no option
 
 
 @main.command()
@@ -267,21 +267,17 @@ def verify(out_dir, host, qemu, port, baud, vectors, limit, data_dir, timeout, a
 
     if not host and not qemu and not port:
         raise SbnError("choose --host, --qemu CORE, --serial PORT, or several")
+    progress = _interactive() and not as_json
+    targets = [(host, lambda: verify_host(out_dir, data_dir, limit, timeout or 300, progress=progress)),
+               (qemu, lambda: verify_qemu(out_dir, qemu, vectors, data_dir, timeout or 300)),
+               (port, lambda: verify_serial(out_dir, port, vectors, data_dir, baud, timeout or 5,
+                                            progress=progress))]
     results = []
-    if host:
-        results.append(verify_host(out_dir, data_dir, limit, timeout or 300,
-                                   progress=_interactive() and not as_json))
-        if not as_json:
-            _print_result(results[-1], False)
-    if qemu:
-        results.append(verify_qemu(out_dir, qemu, vectors, data_dir, timeout or 300))
-        if not as_json:
-            _print_result(results[-1], False)
-    if port:
-        results.append(verify_serial(out_dir, port, vectors, data_dir, baud, timeout or 5,
-                                     progress=_interactive() and not as_json))
-        if not as_json:
-            _print_result(results[-1], False)
+    for chosen, run in targets:
+        if chosen:
+            results.append(run())
+            if not as_json:
+                _print_result(results[-1], False)
     if as_json:  # one JSON document: an object per target, a list for both
         shown = [{k: v for k, v in r.items() if k != "passed"} for r in results]
         click.echo(json.dumps(shown[0] if len(shown) == 1 else shown, indent=2))
@@ -352,16 +348,10 @@ def _echo_table(head, lines, left: int) -> None:
                              for i, (c, w) in enumerate(zip(row, widths))))
 
 
-def _board_names() -> list[str]:
-    from .boards import BOARDS
-
-    return list(BOARDS)
-
-
 @main.command()
 @click.argument("out_dir", type=click.Path(path_type=Path), required=False)
-@click.option("--board", type=click.Choice(_board_names()), default=None,
-              help="The board (--list-boards shows them).")
+@click.option("--board", default=None, metavar="BOARD",
+              help="The board, e.g. nucleo-f446re or mps2-an386 (--list-boards shows them all).")
 @click.option("--out", "fw_dir", type=click.Path(path_type=Path), default=None,
               help="Project folder to write.")
 @click.option("--list-boards", is_flag=True, help="Print the boards with their core and memory, and exit.")

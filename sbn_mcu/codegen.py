@@ -207,8 +207,9 @@ def _c_ints(values, per_line: int = 10) -> str:
     return "\n".join("    " + ", ".join(items[j:j + per_line]) + "," for j in range(0, len(items), per_line))
 
 
-def environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(resource_dir("templates"))),
+def environment(folder: Path | None = None) -> jinja2.Environment:
+    """The Jinja environment of the C templates (``templates/``, or ``folder``)."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder or resource_dir("templates"))),
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                              keep_trailing_newline=True, autoescape=False)
     env.filters["c_words"] = _c_words
@@ -260,5 +261,10 @@ def model_sources(out_dir: Path, name: str, scratch_dir: Path) -> list[Path]:
     if source.is_file():
         return [source]
     stub = Path(scratch_dir) / f"{name}_impl.c"
-    stub.write_text(f'#define {name.upper()}_IMPLEMENTATION\n#include "{name}.h"\n')
+    stub.write_text(implementation_stub(name))
     return [stub]
+
+
+def implementation_stub(name: str) -> str:
+    """The one C file that compiles a single-header export's implementation."""
+    return f'#define {name.upper()}_IMPLEMENTATION\n#include "{name}.h"\n'

@@ -16,8 +16,6 @@ import subprocess
 import zlib
 from pathlib import Path
 
-import jinja2
-
 from . import boards, codegen
 from .atomic import write_folder
 from .errors import SbnError
@@ -55,12 +53,6 @@ def model_id(files: dict[str, str]) -> int:
     return crc
 
 
-def _environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(firmware_dir() / "board")),
-                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                              keep_trailing_newline=True, autoescape=False)
-
-
 def check_fits(board: boards.Board, plan: codegen.Plan, input_size: int) -> tuple[int, int]:
     """The flash and RAM the firmware needs, about; refuses, with the numbers, what does not fit."""
     if input_size > 0xFFFF:
@@ -91,11 +83,11 @@ def write_project(export_dir: Path, board_name: str, fw_dir: Path) -> dict:
     models = model_files(export_dir, name)
     files: dict[str, str] = {f"model/{fname}": text for fname, text in models.items()}
     if f"{name}.c" not in models:  # a single header: one file compiles its implementation
-        files[f"model/{name}_impl.c"] = f'#define {name.upper()}_IMPLEMENTATION\n#include "{name}.h"\n'
+        files[f"model/{name}_impl.c"] = codegen.implementation_stub(name)
     for source, folder in {**_SHARED, f"board/{board.uart_driver}": "src"}.items():
         files[f"{folder}/{Path(source).name}"] = (fw / source).read_text()
 
-    env = _environment()
+    env = codegen.environment(firmware_dir() / "board")
     context = {"board": board, "name": name, "NAME": name.upper(), "baud": boards.BAUD,
                "model_id": model_id(models), "stack_bytes": STACK_BYTES,
                "flash_estimate": flash_estimate, "ram_estimate": ram_estimate}

@@ -748,7 +748,7 @@ def _parse_golden(log: str, k: int, core: Core,
 def _build_and_run(core: Core, sources: list[Path], include_dirs: list[Path], build_dir: Path,
                    defines: list[str], name: str, inputs: np.ndarray, expected: np.ndarray,
                    timeout_s: float, profiled: bool):
-    """Build the golden firmware, run it and parse its report: (objects, passed, fields, mismatches, log)."""
+    """Build the golden firmware, run it and parse its report: (elf, objects, passed, fields, mismatches, log)."""
     try:
         elf, objects = _build_firmware(core, sources, include_dirs, build_dir, defines)
     except ToolError as err:
