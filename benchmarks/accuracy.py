@@ -3,7 +3,7 @@
     python benchmarks/accuracy.py --archs mlp --epochs 15 --seeds 2
     python benchmarks/accuracy.py --archs mlp,cnn --epochs mlp=15,cnn=3 --seeds 2
 
-For every architecture, method and seed it trains with ``sbn_mcu.train``
+For every architecture, method and seed it trains with ``sbn_mcu.training``
 (the same epochs for every method of an architecture), and for the binary
 methods (sbn, ste) exports ``model.pt`` (the best epoch by validation) and
 runs the generated C on the host over the whole test split: the accuracy
@@ -29,8 +29,9 @@ from pathlib import Path
 import torch
 
 from sbn_mcu.export import export
-from sbn_mcu.models import ARCHITECTURES
-from sbn_mcu.train import TrainConfig, _write_atomically, train
+from sbn_mcu.training.architectures import ARCHITECTURES
+from sbn_mcu.files import write_atomically
+from sbn_mcu.training import TrainConfig, train
 from sbn_mcu.verify import verify_host
 
 HERE = Path(__file__).resolve().parent
@@ -161,9 +162,9 @@ def main() -> None:
                   f"final soft-hard gap {100 * r['final_soft_hard_gap']:+.2f} pp, "
                   f"{r['train_seconds_per_epoch']:.1f} s/epoch, {r['wall_seconds']} s", flush=True)
             rows = summarise(runs)
-            _write_atomically(args.out / "accuracy.json", lambda p: p.write_text(
+            write_atomically(args.out / "accuracy.json", lambda p: p.write_text(
                 json.dumps({"command": command, "summary": rows, "runs": runs}, indent=2) + "\n"))
-            _write_atomically(args.out / "accuracy.md", lambda p: p.write_text(markdown(rows, runs, command)))
+            write_atomically(args.out / "accuracy.md", lambda p: p.write_text(markdown(rows, runs, command)))
     print(markdown(summarise(runs), runs, command))
 
 

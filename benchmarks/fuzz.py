@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+from sbn_mcu import ops
 """Fuzz the whole chain: random torch networks -> freeze -> C -> gcc with sanitizers.
 
 Each fuzzed model is a random *supported* ``nn.Sequential`` of sbn_mcu layers
@@ -9,7 +10,7 @@ the reachable range, thresholds exactly on a reachable sum, ``affine=False``
 norms, activations without a norm). The script then
 
 1. freezes it (``sbn_mcu.freeze.freeze``),
-2. renders C (``codegen.render(frozen, "fz")``),
+2. renders C (``codegen.model_sources(frozen, "fz")``),
 3. compiles it with the host gcc under AddressSanitizer and
    UndefinedBehaviorSanitizer (``-fsanitize=address,undefined
    -fno-sanitize-recover=all -g -O1``, plus ``-Wconversion -Wshadow`` on top of
@@ -194,7 +195,7 @@ def draw_arch(rng: np.random.Generator, max_macs: int = MAX_MACS) -> Arch:
 def build(arch: Arch):
     from torch import nn
 
-    from sbn_mcu.layers import SBActivation, SBConv2d, SBLinear, Scores
+    from sbn_mcu.training.layers import SBActivation, SBConv2d, SBLinear, Scores
 
     layers = []
     for spec in arch.specs:
@@ -258,7 +259,7 @@ def randomize(model, rng: np.random.Generator, modes: Counter) -> None:
     import torch
     from torch import nn
 
-    from sbn_mcu.layers import SBConv2d, SBLinear
+    from sbn_mcu.training.layers import SBConv2d, SBLinear
 
     names = list(BN_MODES)
     weights = np.array([BN_MODES[m] for m in names], dtype=float)
@@ -364,7 +365,7 @@ def _torch_groups(model) -> list[list]:
     norm, activation (and final Scores) is one group; pool and flatten are one each."""
     from torch import nn
 
-    from sbn_mcu.layers import SBConv2d, SBLinear
+    from sbn_mcu.training.layers import SBConv2d, SBLinear
 
     groups: list[list] = []
     for m in model:
@@ -389,8 +390,9 @@ def torch_layerwise(model, fm, pixels: np.ndarray) -> dict:
 
     import torch
 
-    from sbn_mcu import frozen, reference
-    from sbn_mcu.layers import hard_copy
+    from sbn_mcu.ir import model as frozen
+    from sbn_mcu.ir import reference
+    from sbn_mcu.training.layers import hard_copy
 
     hard = hard_copy(model)
     groups = _torch_groups(hard)
@@ -407,7 +409,7 @@ def torch_layerwise(model, fm, pixels: np.ndarray) -> dict:
             group_out = x
             for m in group:
                 group_out = m(group_out)
-            if isinstance(layer, (frozen.Flatten, frozen.MaxPool2d)):
+            if isinstance(layer, (ops.Flatten, ops.MaxPool2d)):
                 x = group_out  # exact on the reference's ±1 (and on torch's view of the raw input)
                 continue
             y = group_out.numpy()
@@ -455,9 +457,12 @@ def run_one(index: int, seed: int, k: int, torch_check: bool, torch_strict: bool
     """Draw model ``index`` of ``seed``, run the whole chain, return what happened."""
     import torch
 
-    from sbn_mcu import codegen, reference, toolchain, verify
+    from sbn_mcu import codegen
+    from sbn_mcu.ir import reference
+    from sbn_mcu import toolchain
+    from sbn_mcu import verify
     from sbn_mcu.errors import SbnError
-    from sbn_mcu.freeze import freeze
+    from sbn_mcu.training.freeze import freeze
 
     torch.set_num_threads(1)
     start = time.perf_counter()
@@ -477,7 +482,7 @@ def run_one(index: int, seed: int, k: int, torch_check: bool, torch_strict: bool
         stage = "freeze"
         fm = freeze(model, arch.input_shape)
         stage = "codegen"
-        files = codegen.render(fm, NAME)
+        files = codegen.model_sources(fm, NAME)
         kernels = sorted({s.kernel.removesuffix(".c") for s in codegen.plan(fm).steps})
         result["kernels"] = kernels
         stage = "reference"
@@ -601,7 +606,7 @@ def _provenance() -> dict:
         return run.stdout.rstrip() if run.returncode == 0 else None
 
     import sbn_mcu
-    from sbn_mcu.resources import resource_dir
+    from sbn_mcu.codegen.environment import resource_dir
 
     digest = hashlib.sha256()
     package = Path(sbn_mcu.__file__).parent

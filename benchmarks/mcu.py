@@ -19,7 +19,8 @@ from pathlib import Path
 
 from sbn_mcu.cli import CORES
 from sbn_mcu.export import export
-from sbn_mcu.verify import bench, verify_host
+from sbn_mcu.bench import bench
+from sbn_mcu.verify import verify_host
 
 HERE = Path(__file__).resolve().parent
 ANCHORS = {  # CMSIS-NN int8 on the same topology, QEMU, -O2 (instructions per inference)

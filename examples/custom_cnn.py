@@ -10,9 +10,9 @@ from pathlib import Path
 from torch import nn
 
 from sbn_mcu.export import export
-from sbn_mcu.layers import SBActivation, SBConv2d, SBLinear, Scores
-from sbn_mcu.summary import table
-from sbn_mcu.train import TrainConfig, exported_record, train
+from sbn_mcu.training.layers import SBActivation, SBConv2d, SBLinear, Scores
+from sbn_mcu.codegen.summary import table
+from sbn_mcu.training import TrainConfig, exported_record, train
 from sbn_mcu.verify import verify_host
 
 out = Path(sys.argv[1] if len(sys.argv) > 1 else "runs/custom_cnn")

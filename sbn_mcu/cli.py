@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import click
 
+from .data import DATASETS
 from .errors import SbnError
-
-DATASETS = ("fashion-mnist", "mnist")
-CORES = ("cortex-m0", "cortex-m3", "cortex-m4", "cortex-m7", "cortex-m33", "cortex-m55")
+from .progress import interactive
+from .targets.cores import NAMES as CORES
+from .training.config import ARCHITECTURES, DEFAULTS, METHODS
 
 
 class Cli(click.Group):
@@ -73,41 +73,36 @@ def main():
     """
 
 
-def _interactive() -> bool:
-    """Progress bars only for a person at a terminal, never in logs or pipes."""
-    return sys.stderr.isatty()
-
-
 def _train_options(f):
+    d = DEFAULTS
     options = [
-        click.option("--dataset", type=click.Choice(DATASETS), default="fashion-mnist", show_default=True,
+        click.option("--dataset", type=click.Choice(DATASETS), default=d.dataset, show_default=True,
                      help="IDX dataset to train on."),
-        click.option("--arch", type=click.Choice(["mlp", "cnn", "cnn-large"]), default="mlp", show_default=True,
-                     help="mlp: 784-256-256-10. cnn: conv32-pool-conv64-pool-fc10. "
-                          "cnn-large: conv32-32-pool-conv64-64-pool-fc512-fc10."),
-        click.option("--method", type=click.Choice(["sbn", "ste", "float"]), default="sbn", show_default=True,
-                     help="sbn: tanh(v*x) sharpened to sign. Baselines on the same architecture: ste "
-                          "(BinaryNet: sign with a straight-through gradient, latent weights in [-1, 1]) "
-                          "and float (ReLU, float weights; not exportable)."),
+        click.option("--arch", type=click.Choice(list(ARCHITECTURES)), default=d.arch, show_default=True,
+                     help=" ".join(f"{name}: {what}." for name, what in ARCHITECTURES.items())),
+        click.option("--method", type=click.Choice(list(METHODS)), default=d.method, show_default=True,
+                     help=" ".join(f"{name}: {what}." for name, what in METHODS.items())
+                     + " The baselines train the same architecture."),
         click.option("--data-dir", type=click.Path(path_type=Path), default=None,
                      help="Folder with the four IDX files [default: /usr/share/datasets/<dataset>]."),
         click.option("--limit", type=click.IntRange(min=1), default=None,
                      help="Train on the first N training images only (quick runs)."),
-        click.option("--seed", type=int, default=0, show_default=True, help="Random seed."),
-        click.option("--batch-size", type=click.IntRange(min=1), default=128, show_default=True,
+        click.option("--seed", type=int, default=d.seed, show_default=True, help="Random seed."),
+        click.option("--batch-size", type=click.IntRange(min=1), default=d.batch_size, show_default=True,
                      help="Images per optimisation step."),
-        click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=3e-3, show_default=True,
+        click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=d.lr, show_default=True,
                      help="Adam learning rate (cosine-annealed to 0)."),
-        click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default="cpu", show_default=True,
+        click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default=d.device, show_default=True,
                      help="Train on the CPU, on a CUDA GPU, or on a GPU when there is one (auto)."),
-        click.option("--v-end", type=click.FloatRange(min=0, min_open=True), default=100.0,
+        click.option("--v-end", type=click.FloatRange(min=0, min_open=True), default=d.v_end,
                      show_default=True, help="Final sharpness v of tanh(v*x); it grows from 1."),
-        click.option("--weight-norm/--no-weight-norm", default=True, show_default=True,
+        click.option("--weight-norm/--no-weight-norm", default=d.weight_norm, show_default=True,
                      help="sbn: divide each output channel's weights by their mean |w| before tanh."),
-        click.option("--weight-v-scale", type=click.FloatRange(min=0, min_open=True), default=0.3,
+        click.option("--weight-v-scale", type=click.FloatRange(min=0, min_open=True), default=d.weight_v_scale,
                      show_default=True, help="sbn: weights use tanh(s*v*w), s times the activations' v."),
-        click.option("--grad-clip", type=click.FloatRange(min=0), default=0.0, show_default=True,
+        click.option("--grad-clip", type=click.FloatRange(min=0), default=d.grad_clip, show_default=True,
                      help="Clip each step's gradient norm to this (0: no clipping)."),
+        click.option("--epochs", type=click.IntRange(min=1), default=d.epochs, show_default=True),
     ]
     for option in reversed(options):
         f = option(f)
@@ -115,24 +110,18 @@ def _train_options(f):
 
 
 def _config(**kw):
-    from .train import TrainConfig
+    from dataclasses import replace
 
-    return TrainConfig(dataset=kw["dataset"], arch=kw["arch"], method=kw["method"], epochs=kw["epochs"],
-                       data_dir=kw["data_dir"],
-                       limit=kw["limit"], seed=kw["seed"], batch_size=kw["batch_size"], lr=kw["lr"],
-                       device=kw["device"], v_end=kw["v_end"], weight_norm=kw["weight_norm"],
-                       weight_v_scale=kw["weight_v_scale"], grad_clip=kw["grad_clip"],
-                       val_images=kw.get("val_images", TrainConfig.val_images))  # demo has no option
+    return replace(DEFAULTS, **kw)  # the demo has no --val-images: it keeps the default
 
 
 @main.command()
 @_train_options
-@click.option("--epochs", type=click.IntRange(min=1), default=15, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), required=True,
               help="Run folder: model.pt, metrics.json and curves.png go here.")
 @click.option("--resume", is_flag=True,
               help="Continue the run in --out from its last finished epoch (same options as before).")
-@click.option("--val-images", type=click.IntRange(min=0), default=5000, show_default=True,
+@click.option("--val-images", type=click.IntRange(min=0), default=DEFAULTS.val_images, show_default=True,
               help="Training images held out (seeded) to pick the best epoch; at most a tenth of the "
                    "training split. 0: no validation, model.pt is the last epoch.")
 def train(out, resume, **kw):
@@ -159,7 +148,8 @@ def train(out, resume, **kw):
       sbn-mcu train --arch cnn --epochs 10 --out runs/cnn --resume   # after an interruption
       torchrun --standalone --nproc_per_node 2 -m sbn_mcu train --out runs/ddp
     """
-    from .train import distributed_ranks, exported_record, train as run
+    from .training.distributed import distributed_ranks
+    from .training.loop import exported_record, train as run
 
     try:
         _, metrics = run(_config(**kw), out, resume=resume)
@@ -199,9 +189,9 @@ def export(checkpoint, out, name, data_dir, single_header, as_json):
     folder into a CMake or make project, all at once.
     """
     from .export import export as run
-    from .summary import table
+    from .codegen.summary import table
 
-    report = run(checkpoint, out, name, data_dir, progress=_interactive() and not as_json,
+    report = run(checkpoint, out, name, data_dir, progress=interactive() and not as_json,
                  single_header=single_header)
     if as_json:
         click.echo(json.dumps(report, indent=2))
@@ -267,7 +257,7 @@ def verify(out_dir, host, qemu, port, baud, vectors, limit, data_dir, timeout, a
 
     if not host and not qemu and not port:
         raise SbnError("choose --host, --qemu CORE, --serial PORT, or several")
-    progress = _interactive() and not as_json
+    progress = interactive() and not as_json
     targets = [(host, lambda: verify_host(out_dir, data_dir, limit, timeout or 300, progress=progress)),
                (qemu, lambda: verify_qemu(out_dir, qemu, vectors, data_dir, timeout or 300)),
                (port, lambda: verify_serial(out_dir, port, vectors, data_dir, baud, timeout or 5,
@@ -315,7 +305,7 @@ def bench(out_dir, cpus, vectors, data_dir, timeout, as_json):
     counted in the compiled code. Instructions are not cycles: flash wait
     states differ on real boards.
     """
-    from .verify import bench as run
+    from .bench import bench as run
 
     rows = run(out_dir, cpus, vectors, data_dir, timeout)
     if as_json:
@@ -372,8 +362,8 @@ def firmware(out_dir, board, fw_dir, list_boards):
     QEMU machines are boards too: `make -C fw run` starts one with its UART
     on a pty, which `verify --serial` accepts.
     """
-    from . import boards
-    from .firmware import write_project
+    from .deploy import write_project
+    from .targets import boards
 
     if list_boards:
         for b in boards.BOARDS.values():
@@ -400,7 +390,7 @@ def flash(fw_dir, tool, timeout):
     Runs the project's `make flash` with pyOCD or OpenOCD, whichever is
     installed, and says clearly when neither is, or when no probe answers.
     """
-    from .firmware import board_of, flash as run
+    from .deploy import board_of, flash as run
 
     log = run(fw_dir, tool, timeout)
     click.echo(log.rstrip().splitlines()[-1] if log.strip() else "")
@@ -409,43 +399,11 @@ def flash(fw_dir, tool, timeout):
 
 @main.command()
 @_train_options
-@click.option("--epochs", type=click.IntRange(min=1), default=15, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("runs/demo"), show_default=True,
               help="Folder for the run and the export.")
 @click.option("--vectors", type=click.IntRange(min=1), default=20, show_default=True)
 def demo(out, vectors, **kw):
     """Train → export → verify on host gcc → verify in QEMU Cortex-M4 → report."""
-    from .export import export as run_export
-    from .summary import table
-    from .train import exported_record, train as run_train
-    from .verify import verify_host, verify_qemu
+    from .demo import run
 
-    started = time.perf_counter()
-    click.secho(f"[1/4] training {kw['arch']} on {kw['dataset']}", bold=True)
-    run_train(_config(**kw), out / "run")
-    click.secho("[2/4] exporting C", bold=True)
-    report = run_export(out / "run" / "model.pt", out / "export", "model", kw["data_dir"], progress=_interactive())
-    click.echo(table(report))
-    click.secho("[3/4] verifying on the host (gcc, whole test split)", bold=True)
-    host = verify_host(out / "export", kw["data_dir"], progress=_interactive())
-    _print_result(host, False)
-    click.secho("[4/4] verifying in QEMU (Cortex-M4, mps2-an386)", bold=True)
-    qemu = verify_qemu(out / "export", "cortex-m4", vectors, kw["data_dir"])
-    _print_result(qemu, False)
-    result = {"hard_accuracy_torch": exported_record(out / "run")["hard_accuracy"], "host": host,
-              "qemu": {k: v for k, v in qemu.items() if k != "passed"},
-              "summary": report["total"], "seconds": round(time.perf_counter() - started, 1)}
-    tmp = out / "report.json.tmp"
-    tmp.write_text(json.dumps(result, indent=2) + "\n")
-    os.replace(tmp, out / "report.json")
-    ok = host["mismatches"] == 0 and qemu["mismatches"] == 0
-    click.secho("\nreport", bold=True)
-    click.echo(f"  hard-binary accuracy (C, test set)  {100 * host['accuracy']:.2f}%")
-    click.echo(f"  mismatches host / QEMU              {host['mismatches']} / {qemu['mismatches']}")
-    click.echo(f"  instructions per inference (M4)     {qemu['instructions_per_inference']:,}")
-    click.echo(f"  model flash / RAM (arm-none-eabi)   {qemu['model_flash_bytes']:,} B / "
-               f"{qemu['model_ram_bytes']:,} B")
-    click.echo(f"  total time                          {result['seconds']} s")
-    click.echo(f"  files: {out}/run (model.pt, curves.png), {out}/export (C), {out}/report.json")
-    if not ok:
-        raise SbnError("mismatches found: the C does not agree with the reference")
+    run(_config(**kw), out, vectors, lambda result: _print_result(result, False))

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sbn_mcu import codegen, verify
+from sbn_mcu import codegen
+from sbn_mcu import verify
 
 
 def randomize(model, rng: np.random.Generator, input_spread: float = 0.58):
@@ -28,7 +29,7 @@ def randomize(model, rng: np.random.Generator, input_spread: float = 0.58):
     import torch
     from torch import nn
 
-    from sbn_mcu.layers import SBConv2d, SBLinear
+    from sbn_mcu.training.layers import SBConv2d, SBLinear
 
     fan_in, first = 1, True
     for m in model.modules():
@@ -56,7 +57,7 @@ def torch_scores(model, pixels: np.ndarray) -> np.ndarray:
     """Class scores of the float64 hard-mode network for uint8 ``pixels`` (N, *input_shape)."""
     import torch
 
-    from sbn_mcu.layers import hard_copy
+    from sbn_mcu.training.layers import hard_copy
 
     hard = hard_copy(model)
     with torch.no_grad():
@@ -72,7 +73,7 @@ def as_int_scores(scores: np.ndarray) -> np.ndarray:
 def host_scores(frozen_model, pixels: np.ndarray, extra_flags=(), name: str = "net") -> np.ndarray:
     """Render the C for ``frozen_model``, compile it with gcc and run it on ``pixels``."""
     with tempfile.TemporaryDirectory(prefix="sbn-test-") as tmp:
-        for fname, text in codegen.render(frozen_model, name).items():
+        for fname, text in codegen.model_sources(frozen_model, name).items():
             (Path(tmp) / fname).write_text(text)
         return verify.host_scores(Path(tmp), name, np.asarray(pixels).reshape(len(pixels), -1),
                                   frozen_model.num_classes, extra_flags=extra_flags)

@@ -10,20 +10,22 @@ import torch
 from click.testing import CliRunner
 from torch import nn
 
-from sbn_mcu import codegen, freeze, toolchain
+from sbn_mcu import codegen
+from sbn_mcu.training import freeze
+from sbn_mcu import toolchain
 from sbn_mcu.cli import main
 from sbn_mcu.errors import SbnError
-from sbn_mcu.frozen import SUFFIX
-from sbn_mcu.layers import SBActivation, SBConv2d, SBLinear
+from sbn_mcu.ir.model import SUFFIX
+from sbn_mcu.training.layers import SBActivation, SBConv2d, SBLinear
+from sbn_mcu.verify import golden
+from sbn_mcu.toolchain import cross
+from sbn_mcu.targets import cores
+from sbn_mcu.bench import loops
 
 
 def export_folder(model, path):
     frozen = freeze.freeze(model, (1, 28, 28), meta={"dataset": "fashion-mnist"})
-    path.mkdir()
-    for name, text in codegen.render(frozen, "net").items():
-        (path / name).write_text(text)
-    frozen.save(path / ("net" + SUFFIX))
-    return path
+    return codegen.ExportFolder.create(path, frozen, "net", False).path
 
 
 def bench_json(folder, cores, vectors=3):
@@ -55,8 +57,8 @@ def test_bench_reports_every_core_and_what_does_not_fit(tmp_path):
                                         SBLinear(40, 10)), tmp_path / "small")
     big = export_folder(nn.Sequential(nn.Flatten(), SBLinear(784, 3000), nn.BatchNorm1d(3000), SBActivation(),
                                       SBLinear(3000, 10)), tmp_path / "big")  # ~300 KB of weights
-    rows = bench_json(small, toolchain.CORES)
-    assert list(rows) == list(toolchain.CORES)
+    rows = bench_json(small, cores.CORES)
+    assert list(rows) == list(cores.CORES)
     for row in rows.values():
         assert row["fits"] and row["mismatches"] == 0
         assert row["instructions_per_inference"] > 784 * 40 / 32  # at least a word op per weight word
@@ -111,7 +113,7 @@ def test_the_layer_hook_compiles_away_unless_defined(tmp_path):
     undefined = {}
     for hook in ([], ["-DSBN_LAYER_HOOK=my_hook"]):
         obj = tmp_path / f"net{len(hook)}.o"
-        subprocess.run([gcc, *toolchain.CORES["cortex-m4"].cflags, *toolchain.TARGET_CFLAGS, "-Wconversion",
+        subprocess.run([gcc, *cores.CORES["cortex-m4"].cflags, *cross.TARGET_CFLAGS, "-Wconversion",
                         "-Wshadow", *hook, "-c", str(out / "net.c"), "-o", str(obj)], check=True)
         undefined[bool(hook)] = subprocess.run([nm, "-u", str(obj)], capture_output=True, text=True,
                                                check=True).stdout.split()
@@ -128,7 +130,7 @@ def test_word_loops_count_the_loads_of_the_marked_loop(tmp_path):
         "    for (i = 0u; i < n; i++) { /* word loop: bytes */\n        s += p[i];\n    }\n    return s;\n}\n"
         "uint32_t sum_words(const uint32_t *p, uint32_t n)\n{\n    uint32_t s = 0u, i;\n"
         "    for (i = 0u; i < n; i++) { /* word loop: words */\n        s ^= p[i];\n    }\n    return s;\n}\n")
-    loops = toolchain.word_loops("cortex-m0", [tmp_path / "loops.c"], [], tmp_path)
+    loops = loops.word_loops("cortex-m0", [tmp_path / "loops.c"], [], tmp_path)
     assert loops["bytes"]["loads"] == 1 and loops["bytes"]["loads_per_word"] == 4.0
     assert loops["words"]["loads"] == 1 and loops["words"]["loads_per_word"] == 1.0
 
@@ -137,11 +139,11 @@ def test_a_profiled_report_needs_every_layer():
     report = ["vector 0 ok", "calib_instructions 1000", "calib_ticks 25", "overhead_ticks 10", "work_ticks 900",
               "repeats 4", "stack_bytes 64", "hook_calls 8", "hook_ticks 7", "layer 0 ticks 500",
               "layer 1 ticks 380", "layers 2", "done mismatches 0"]
-    core = toolchain.CORES["cortex-m4"]
-    _, fields, _ = toolchain._parse_golden("\n".join(report), 1, core, profiled=True)
+    core = cores.CORES["cortex-m4"]
+    _, fields, _ = golden.parse_golden("\n".join(report), 1, core, profiled=True)
     assert fields["layer_ticks"] == [500, 380]
     with pytest.raises(SbnError, match="stopped before its report"):
-        toolchain._parse_golden("\n".join(r for r in report if r != "layer 1 ticks 380"), 1, core, profiled=True)
+        golden.parse_golden("\n".join(r for r in report if r != "layer 1 ticks 380"), 1, core, profiled=True)
 
 
 def test_bench_rejects_unknown_cores(tmp_path):

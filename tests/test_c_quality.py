@@ -14,8 +14,15 @@ import pytest
 import torch
 from torch import nn
 
-from sbn_mcu import codegen, data, freeze, models, reference, toolchain, verify
-from sbn_mcu.layers import SBActivation, SBConv2d, SBLinear
+from sbn_mcu import codegen
+from sbn_mcu import data
+from sbn_mcu.training import freeze
+from sbn_mcu.training import architectures as models
+from sbn_mcu.ir import reference
+from sbn_mcu import toolchain
+from sbn_mcu import verify
+from sbn_mcu.training.layers import SBActivation, SBConv2d, SBLinear
+from sbn_mcu.targets import cores
 
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-Wconversion", "-Wshadow"]
 SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-g", "-O1"]
@@ -47,7 +54,7 @@ def exported(request, tmp_path_factory):
     name, model = request.param
     frozen = freeze.freeze(with_random_norms(model, 1), (1, 28, 28))
     out = tmp_path_factory.mktemp(name)
-    for file, text in codegen.render(frozen, "net").items():
+    for file, text in codegen.model_sources(frozen, "net").items():
         (out / file).write_text(text)
     return frozen, out
 
@@ -59,10 +66,10 @@ def test_cppcheck_reports_nothing(exported):
     assert run.returncode == 0 and not run.stderr.strip(), run.stderr
 
 
-@pytest.mark.parametrize("core", list(toolchain.CORES))
+@pytest.mark.parametrize("core", list(cores.CORES))
 def test_strict_warnings_on_every_core(exported, core, tmp_path):
     _, out = exported
-    flags = toolchain.CORES[core].cflags
+    flags = cores.CORES[core].cflags
     run = subprocess.run([toolchain.require("arm-none-eabi-gcc"), *flags, *STRICT, "-O2", "-ffreestanding",
                           "-c", str(out / "net.c"), "-o", str(tmp_path / "net.o")], capture_output=True, text=True)
     assert run.returncode == 0, run.stderr

@@ -29,15 +29,22 @@ import numpy as np
 import pytest
 import torch
 
-from sbn_mcu import data, reference, toolchain, verify
+from sbn_mcu import data
+from sbn_mcu.ir import reference
+from sbn_mcu import toolchain
+from sbn_mcu import verify
 from sbn_mcu.export import export
-from sbn_mcu.freeze import freeze
-from sbn_mcu.frozen import Conv2d, Dense, FrozenModel
-from sbn_mcu.layers import hard_copy
-from sbn_mcu.train import TrainConfig, load_checkpoint, normalise, train
+from sbn_mcu.training.freeze import freeze
+from sbn_mcu.ir.model import Conv2d, Dense, FrozenModel
+from sbn_mcu.training.layers import hard_copy
+from sbn_mcu.training import TrainConfig, load_checkpoint, train
+from sbn_mcu.training.loop import normalise
+from sbn_mcu.verify import golden
+from sbn_mcu.targets import cores
 
 NAME = "fm"
-EXPORT_FILES = {f"{NAME}.h", f"{NAME}.c", f"{NAME}.sbn.npz", "summary.json", f"{NAME}.cmake", f"{NAME}.mk"}
+EXPORT_FILES = {f"{NAME}.h", f"{NAME}.c", f"{NAME}.sbn.npz", "summary.json", f"{NAME}.cmake", f"{NAME}.mk",
+                "sbn-export.json"}
 SUMMED = ("parameters", "weight_bits", "flash_bytes", "binary_macs", "integer_macs")
 
 # arch -> (training images, test images checked, own data folder?)
@@ -146,7 +153,7 @@ def test_verify_host_reports_no_mismatch(chain):
 def test_verify_qemu_cortex_m4(chain):
     result = verify.verify_qemu(chain.out_dir, "cortex-m4", vectors=QEMU_VECTORS, data_dir=chain.data_dir)
     assert result["target"] == "qemu:cortex-m4"
-    assert result["machine"] == toolchain.CORES["cortex-m4"].machine
+    assert result["machine"] == cores.CORES["cortex-m4"].machine
     assert result["n"] == QEMU_VECTORS
     assert result["mismatches"] == 0
     assert result["passed"] == [True] * QEMU_VECTORS
@@ -171,7 +178,7 @@ def test_qemu_golden_run_reports_a_changed_score(chain, tmp_path):
     assert row[j] < row.max(), "all scores equal: cannot change one without changing the class"
     original = int(row[j])
     expected[vector, j] = original - 1
-    result = toolchain.run_golden("cortex-m4", [chain.out_dir / f"{NAME}.c"], [chain.out_dir], NAME,
+    result = golden.run_golden("cortex-m4", [chain.out_dir / f"{NAME}.c"], [chain.out_dir], NAME,
                                   pixels, expected, tmp_path, timeout_s=120)
     assert result.mismatches == 1
     assert result.passed == [i != vector for i in range(k)]

@@ -25,9 +25,10 @@ import torch
 from click.testing import CliRunner
 
 import sbn_mcu
-from sbn_mcu import data, models
+from sbn_mcu import data
+from sbn_mcu.training import architectures as models
 from sbn_mcu.cli import main
-from sbn_mcu.train import load_checkpoint
+from sbn_mcu.training import load_checkpoint
 
 NAME = "fm"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -150,7 +151,7 @@ def test_export_prints_the_summary_it_writes(cli_export):
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.strip() == ""
     assert {p.name for p in out_dir.iterdir()} == {f"{NAME}.h", f"{NAME}.c", f"{NAME}.sbn.npz", "summary.json",
-                                                  f"{NAME}.cmake", f"{NAME}.mk"}
+                                                  f"{NAME}.cmake", f"{NAME}.mk", "sbn-export.json"}
     assert json.loads(proc.stdout) == json.loads((out_dir / "summary.json").read_text())
 
 
@@ -511,7 +512,7 @@ def test_demo(tmp_path):
     assert report["host"]["accuracy"] == report["host"]["reference_accuracy"]
     assert report["qemu"]["instructions_per_inference"] > 0
     assert {"model.pt", "metrics.json", "curves.png"} <= {p.name for p in (out / "run").iterdir()}
-    assert {"model.h", "model.c", "model.sbn.npz", "summary.json", "model.cmake", "model.mk"} == {
+    assert {"model.h", "model.c", "model.sbn.npz", "summary.json", "model.cmake", "model.mk", "sbn-export.json"} == {
         p.name for p in (out / "export").iterdir()}
     assert report["summary"] == json.loads((out / "export" / "summary.json").read_text())["total"]
 

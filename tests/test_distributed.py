@@ -23,7 +23,7 @@ import sys
 
 import torch
 
-from sbn_mcu.train import TrainConfig, load_checkpoint, train
+from sbn_mcu.training import TrainConfig, load_checkpoint, train
 
 OPTIONS = {"limit": 1000, "epochs": 2, "val_images": 1000, "seed": 3}
 

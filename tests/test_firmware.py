@@ -22,22 +22,25 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import randomize
-from sbn_mcu import boards, codegen, firmware, freeze, models, protocol, reference, toolchain
+from sbn_mcu.targets import boards
+from sbn_mcu import codegen
+from sbn_mcu.deploy import project as firmware
+from sbn_mcu.training import freeze
+from sbn_mcu.training import architectures as models
+from sbn_mcu.verify import protocol
+from sbn_mcu.ir import reference
+from sbn_mcu import toolchain
 from sbn_mcu.cli import main
 from sbn_mcu.errors import SbnError
-from sbn_mcu.export import find_model
-from sbn_mcu.frozen import SUFFIX
+from sbn_mcu.codegen import ExportFolder
+from sbn_mcu.ir.model import SUFFIX
 from sbn_mcu.verify import verify_serial
 
 
 def write_export(path: Path, widths=(784, 256, 256, 10), seed: int = 0) -> Path:
     frozen = freeze.freeze(randomize(models.mlp(widths), np.random.default_rng(seed)), (1, 28, 28),
                            meta={"dataset": "fashion-mnist"})
-    path.mkdir(parents=True)
-    for fname, text in codegen.render(frozen, "fm").items():
-        (path / fname).write_text(text)
-    (path / f"fm{SUFFIX}").write_bytes(frozen.to_bytes())
-    return path
+    return codegen.ExportFolder.create(path, frozen, "fm", False).path
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +163,7 @@ def test_a_model_too_big_for_the_board_is_refused_with_the_numbers(tmp_path):
                                        "--out", str(tmp_path / "fw")])
     assert result.exit_code == 1
     assert "does not fit bluepill-f103c8" in result.output and "65,536 B" in result.output
-    _, model = find_model(big)
+    model = ExportFolder.open(big).model
     assert f"{codegen.plan(model).flash_bytes:,} B of weights and thresholds" in result.output
     assert not (tmp_path / "fw").exists()
     # The same model fits a board with more flash.
@@ -168,7 +171,7 @@ def test_a_model_too_big_for_the_board_is_refused_with_the_numbers(tmp_path):
 
 
 def test_ram_is_checked_too(export_dir):
-    _, model = find_model(export_dir)
+    model = ExportFolder.open(export_dir).model
     tiny = dataclasses.replace(boards.get("nucleo-l053r8"), ram_bytes=1024)
     with pytest.raises(SbnError, match=r"needs about [\d,]+ B of RAM .* has 1,024 B"):
         firmware.check_fits(tiny, codegen.plan(model), model.input_size)
@@ -177,8 +180,8 @@ def test_ram_is_checked_too(export_dir):
 def test_single_header_exports_build_too(export_dir, tmp_path):
     single = tmp_path / "single"
     single.mkdir()
-    _, model = find_model(export_dir)
-    for fname, text in codegen.render(model, "fm", single_header=True).items():
+    model = ExportFolder.open(export_dir).model
+    for fname, text in codegen.model_sources(model, "fm", single_header=True).items():
         (single / fname).write_text(text)
     shutil.copy(export_dir / f"fm{SUFFIX}", single)
     assert build(single, "mps2-an386", tmp_path / "fw").is_file()
@@ -211,7 +214,7 @@ def test_verify_serial_over_tcp(export_dir, tmp_path):
 
 
 def test_the_board_scores_are_the_reference_scores(export_dir, an386):
-    _, model = find_model(export_dir)
+    model = ExportFolder.open(export_dir).model
     images = np.random.default_rng(7).integers(0, 256, (6, model.input_size), dtype=np.uint8)
     expected = reference.run(model, images)
     with protocol.Link(an386) as link:
@@ -234,7 +237,7 @@ def test_a_board_running_another_model_is_refused(an386, tmp_path):
     (protocol.encode(protocol.INFER, bytes(784))[:100], "timeout"),
 ])
 def test_bad_frames_get_an_error_frame_and_the_board_goes_on(export_dir, an386, frame, reason):
-    _, model = find_model(export_dir)
+    model = ExportFolder.open(export_dir).model
     with protocol.Link(an386, timeout_s=15) as link:
         link.send(frame)
         with pytest.raises(protocol.BoardError, match=reason):

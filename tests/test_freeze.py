@@ -9,10 +9,12 @@ import torch
 from torch import nn
 
 from conftest import as_int_scores, randomize, torch_scores
-from sbn_mcu import frozen, reference
+from sbn_mcu.ir import model as frozen
+from sbn_mcu.ir import reference
 from sbn_mcu.errors import SbnError
-from sbn_mcu.freeze import fold_threshold, freeze
-from sbn_mcu.layers import SBActivation, SBConv2d, SBLinear, Scores
+from sbn_mcu.training.freeze import fold_threshold, freeze
+from sbn_mcu.training.layers import SBActivation, SBConv2d, SBLinear, Scores
+from sbn_mcu import ops
 
 # --------------------------------------------------------------------------
 # fold_threshold against brute force
@@ -181,7 +183,7 @@ def test_freeze_layers_weights_and_thresholds():
     model = randomize(mlp(20, (12,), 4), rng)
     lin1, bn, lin2 = model[1], model[2], model[4]
     fm = freeze(model, (20,))
-    assert [type(layer) for layer in fm.layers] == [frozen.Flatten, frozen.Dense, frozen.Dense]
+    assert [type(layer) for layer in fm.layers] == [ops.Flatten, ops.Dense, ops.Dense]
     hidden, scores = fm.layers[1], fm.layers[2]
     w1 = lin1.weight.detach().numpy()
     sign1 = np.where(w1 >= 0, 1, -1)

@@ -8,9 +8,12 @@ import pytest
 import torch
 from torch import nn
 
-from sbn_mcu import codegen, freeze, reference, verify
-from sbn_mcu.frozen import SUFFIX
-from sbn_mcu.layers import SBActivation, SBConv2d, SBLinear
+from sbn_mcu import codegen
+from sbn_mcu.training import freeze
+from sbn_mcu.ir import reference
+from sbn_mcu import verify
+from sbn_mcu.ir.model import SUFFIX
+from sbn_mcu.training.layers import SBActivation, SBConv2d, SBLinear
 
 MAIN = """\
 #include <stdio.h>
@@ -39,12 +42,7 @@ def frozen():
 
 
 def export_folder(frozen, path, single_header):
-    path.mkdir()
-    files = {**codegen.render(frozen, "net", single_header), **codegen.build_fragments("net", single_header)}
-    for name, text in files.items():
-        (path / name).write_text(text)
-    frozen.save(path / ("net" + SUFFIX))
-    return path
+    return codegen.ExportFolder.create(path, frozen, "net", single_header).path
 
 
 def expected_class(frozen):
@@ -54,7 +52,8 @@ def expected_class(frozen):
 
 def test_single_header_matches_the_reference_and_links_once(frozen, tmp_path):
     out = export_folder(frozen, tmp_path / "export", single_header=True)
-    assert sorted(p.name for p in out.iterdir()) == ["net.cmake", "net.h", "net.mk", "net" + SUFFIX]
+    assert sorted(p.name for p in out.iterdir()) == ["net.cmake", "net.h", "net.mk", "net" + SUFFIX, "sbn-export.json",
+                                                     "summary.json"]
     pixels = np.random.default_rng(0).integers(0, 256, (30, frozen.input_size), dtype=np.uint8)
     got = verify.host_scores(out, "net", pixels, frozen.num_classes, extra_flags=["-Wconversion", "-Wshadow"])
     np.testing.assert_array_equal(got, reference.run(frozen, pixels))

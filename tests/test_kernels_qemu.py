@@ -11,8 +11,13 @@ import pytest
 import torch
 from torch import nn
 
-from sbn_mcu import codegen, freeze, reference, toolchain
-from sbn_mcu.layers import SBActivation, SBConv2d, SBLinear
+from sbn_mcu import codegen
+from sbn_mcu.training import freeze
+from sbn_mcu.ir import reference
+from sbn_mcu import toolchain
+from sbn_mcu.training.layers import SBActivation, SBConv2d, SBLinear
+from sbn_mcu.verify import golden
+from sbn_mcu.targets import cores
 
 
 def randomise_norms(model, rng):
@@ -44,19 +49,19 @@ def architectures():
 CASES = list(architectures())
 
 
-@pytest.mark.parametrize("core", list(toolchain.CORES))
+@pytest.mark.parametrize("core", list(cores.CORES))
 @pytest.mark.parametrize("name,shape,model", CASES, ids=[c[0] for c in CASES])
 def test_scores_match_reference_on_core(core, name, shape, model, tmp_path):
     rng = np.random.default_rng(zlib.crc32(f"{name}-{core}".encode()))
     frozen = freeze.freeze(randomise_norms(model, rng), shape)
-    files = codegen.render(frozen, "net")
+    files = codegen.model_sources(frozen, "net")
     for file, text in files.items():
         (tmp_path / file).write_text(text)
     pixels = rng.integers(0, 256, (6, frozen.input_size), dtype=np.uint8)
     pixels[0] = 0  # extremes: all -255 and all +255 inputs
     pixels[1] = 255
     expected = reference.run(frozen, pixels)
-    result = toolchain.run_golden(core, [tmp_path / "net.c"], [tmp_path], "net", pixels, expected,
+    result = golden.run_golden(core, [tmp_path / "net.c"], [tmp_path], "net", pixels, expected,
                                   tmp_path / "build")
     assert result.mismatches == 0, result.log
     assert all(result.passed)

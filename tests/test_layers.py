@@ -12,11 +12,12 @@ from torch import nn
 from torch.nn import functional as F
 
 from conftest import randomize
-from sbn_mcu import models
+from sbn_mcu.training import architectures as models
 from sbn_mcu.errors import SbnError
-from sbn_mcu.layers import (SBActivation, SBConv2d, SBLinear, Scores, binarize, hard_copy, set_hard,
-                            set_method, set_sharpness, set_weight_norm)
-from sbn_mcu.schedule import Sharpening
+from sbn_mcu.training.binarizers import binarize
+from sbn_mcu.training.layers import (SBActivation, SBConv2d, SBLinear, Scores, hard_copy, set_hard, set_method,
+                                     set_sharpness, set_weight_norm)
+from sbn_mcu.training.schedule import Sharpening
 
 
 def values(schedule: Sharpening, n: int) -> list[float]:
@@ -279,9 +280,9 @@ def test_hard_copy_sums_byte_input_exactly():
     import numpy as np
     from torch import nn
 
-    from sbn_mcu import reference
-    from sbn_mcu.freeze import freeze
-    from sbn_mcu.layers import SBActivation, SBLinear, Scores, hard_copy
+    from sbn_mcu.ir import reference
+    from sbn_mcu.training.freeze import freeze
+    from sbn_mcu.training.layers import SBActivation, SBLinear, Scores, hard_copy
 
     model = nn.Sequential(SBLinear(2, 1), SBActivation(), SBLinear(1, 2), Scores()).eval()
     model[0].weight.data = torch.tensor([[1.0, 1.0]])

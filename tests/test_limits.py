@@ -12,9 +12,12 @@ import pytest
 import torch
 from torch import nn
 
-from sbn_mcu import codegen, freeze, reference, verify
+from sbn_mcu import codegen
+from sbn_mcu.training import freeze
+from sbn_mcu.ir import reference
+from sbn_mcu import verify
 from sbn_mcu.errors import SbnError
-from sbn_mcu.layers import SBActivation, SBLinear
+from sbn_mcu.training.layers import SBActivation, SBLinear
 
 INT32_EDGE = (2 ** 31 - 1) // 255  # 8,421,504 inputs: 255 * n still fits int32
 
@@ -39,8 +42,8 @@ def edge_model(n: int) -> nn.Sequential:
 @pytest.mark.parametrize("n", [INT32_EDGE, INT32_EDGE + 1], ids=["int32-edge", "widened"])
 def test_dense_sums_at_the_int32_edge(n, tmp_path):
     frozen = freeze.freeze(edge_model(n), (n,))
-    files = codegen.render(frozen, "edge")
-    assert ("typedef int64_t sbn_acc_t" in files["edge.c"]) == (n > INT32_EDGE)
+    files = codegen.model_sources(frozen, "edge")
+    assert ("#define SBN_WIDE 1" in files["edge.c"]) == (n > INT32_EDGE)
     for name, text in files.items():
         (tmp_path / name).write_text(text)
     rng = np.random.default_rng(0)

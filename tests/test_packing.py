@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sbn_mcu.packing import pack, unpack, words_for
+from sbn_mcu.ir.packing import pack, unpack, words_for
 
 PROPERTY = settings(max_examples=150, deadline=None, derandomize=True, database=None)
 

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from torch import nn
 
 from conftest import as_int_scores, host_scores, randomize, torch_scores
-from sbn_mcu import reference
-from sbn_mcu.freeze import freeze
-from sbn_mcu.layers import SBActivation, SBConv2d, SBLinear, Scores
+from sbn_mcu.ir import reference
+from sbn_mcu.training.freeze import freeze
+from sbn_mcu.training.layers import SBActivation, SBConv2d, SBLinear, Scores
 
 CHAIN = settings(max_examples=20, deadline=None, derandomize=True, database=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])

@@ -11,7 +11,11 @@ import subprocess
 import pytest
 import torch
 
-from sbn_mcu import codegen, freeze, models, summary, toolchain
+from sbn_mcu import codegen
+from sbn_mcu.training import freeze
+from sbn_mcu.training import architectures as models
+from sbn_mcu.codegen import summary
+from sbn_mcu import toolchain
 
 
 def sections(obj):
@@ -28,10 +32,10 @@ def sections(obj):
 @pytest.mark.parametrize("arch", ["mlp", "cnn"])
 def test_summary_matches_arm_size(arch, tmp_path):
     torch.manual_seed(0)
-    frozen = freeze.freeze(models.ARCHITECTURES[arch](), (1, 28, 28))
+    frozen = freeze.freeze(models.BUILDERS[arch](), (1, 28, 28))
     plan = codegen.plan(frozen)
     report = summary.summarise(plan)
-    for file, text in codegen.render(frozen, "net").items():
+    for file, text in codegen.model_sources(frozen, "net").items():
         (tmp_path / file).write_text(text)
     obj = tmp_path / "net.o"
     subprocess.run([toolchain.require("arm-none-eabi-gcc"), "-mcpu=cortex-m4", "-mthumb", "-O2", "-std=c99",
@@ -39,8 +43,8 @@ def test_summary_matches_arm_size(arch, tmp_path):
     size = sections(obj)
     rodata = sum(v for k, v in size.items() if k.startswith(".rodata"))
     bss = sum(v for k, v in size.items() if k.startswith(".bss"))
-    convs = sum(1 for s in plan.steps if s.conv)
-    tables = 64 if plan.steps[0].kernel == "dense_u8.c" else 0
+    convs = sum(1 for s in plan.steps if s.geometry)
+    tables = 64 if plan.steps[0].kernel == "dense_u8" else 0
     assert bss == report["total"]["ram_bytes"]
     assert 0 <= rodata - report["total"]["flash_bytes"] <= tables + 44 * convs
     assert report["total"]["flash_bytes"] == sum(r["flash_bytes"] for r in report["layers"])

@@ -19,6 +19,7 @@ import pytest
 from sbn_mcu import toolchain
 from sbn_mcu.errors import SbnError
 from sbn_mcu.toolchain import CORES, GoldenResult, run_golden
+from sbn_mcu.targets import cores
 
 # --------------------------------------------------------------------------
 # Fake models
@@ -207,9 +208,9 @@ def test_cores_agree_with_linker_scripts():
 
 def test_machine_name_is_an_alias():
     assert CORES["mps2-an386"] is CORES["cortex-m4"]
-    assert toolchain.resolve_core("microbit").name == "cortex-m0"
+    assert cores.resolve_core("microbit").name == "cortex-m0"
     with pytest.raises(SbnError, match="unknown core 'cortex-m99'.*cortex-m4"):
-        toolchain.resolve_core("cortex-m99")
+        cores.resolve_core("cortex-m99")
 
 
 def test_doctests():

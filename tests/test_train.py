@@ -5,7 +5,9 @@ import json
 import numpy as np
 import torch
 
-from sbn_mcu.train import TrainConfig, resolve_device, split_validation, train
+from sbn_mcu.training import TrainConfig, train
+from sbn_mcu.training.distributed import resolve_device
+from sbn_mcu.training.loop import split_validation
 
 
 def run(tmp_path, seed, tag, **options):
@@ -37,8 +39,9 @@ def test_validation_split_is_seeded_disjoint_and_capped():
 def test_checkpoint_is_the_best_validation_epoch(tmp_path):
     """model.pt holds the epoch with the best hard validation accuracy, and measures as recorded."""
     from sbn_mcu import data
-    from sbn_mcu.layers import hard_copy
-    from sbn_mcu.train import accuracy, load_checkpoint
+    from sbn_mcu.training.layers import hard_copy
+    from sbn_mcu.training import load_checkpoint
+    from sbn_mcu.training.loop import accuracy
 
     # unnormalised weights: this short run then peaks early (on the CPU build), so selection matters
     config = TrainConfig(limit=2000, epochs=3, seed=0, calibration_images=2000, val_images=1000,
@@ -80,7 +83,7 @@ def test_device_choice(monkeypatch):
 def test_resume_gives_the_uninterrupted_result(tmp_path, monkeypatch):
     import pytest
 
-    import sbn_mcu.train as training
+    import sbn_mcu.training.loop as training
     from sbn_mcu.errors import SbnError
 
     config = TrainConfig(limit=400, epochs=3, seed=2, calibration_images=400)
@@ -120,7 +123,7 @@ def test_resume_without_a_run_is_a_clear_error(tmp_path):
 
 
 def test_ste_gradient_is_hardtanh_and_forward_is_sign():
-    from sbn_mcu.layers import binarize
+    from sbn_mcu.training.layers import binarize
 
     x = torch.tensor([-2.0, -1.0, -0.3, 0.0, 0.4, 1.0, 1.5], requires_grad=True)
     y = binarize(x, torch.tensor(1.0), hard=False, method="ste")
@@ -134,7 +137,7 @@ def test_ste_model_exports_bit_exact_and_float_model_is_refused(tmp_path):
 
     from sbn_mcu.errors import SbnError
     from sbn_mcu.export import export
-    from sbn_mcu.layers import SBLinear
+    from sbn_mcu.training.layers import SBLinear
     from sbn_mcu.verify import verify_host
 
     ste, _ = train(TrainConfig(method="ste", limit=600, epochs=1, calibration_images=600), tmp_path / "ste",

@@ -1,0 +1,136 @@
+"""The export folder: what ``sbn-mcu export`` writes and every later command reads.
+
+It holds ``NAME.h`` (and ``NAME.c`` unless it is a single header), the frozen
+model ``NAME.sbn.npz``, ``summary.json``, the build fragments, and a manifest
+that records the name, the single-header flag and every file export wrote.
+Export replaces only those files: anything else in the folder is the user's,
+and export refuses to touch a folder that holds it.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from ..errors import SbnError
+from ..files import write_folder
+from ..ir.model import SUFFIX, FrozenModel
+from .names import check_name
+from .plan import plan
+from .render import build_fragments, implementation_stub, model_sources
+from .summary import summarise
+
+MANIFEST = "sbn-export.json"
+FORMAT = "sbn-mcu-export"
+
+
+@dataclass(frozen=True)
+class ExportFolder:
+    path: Path
+    name: str
+    single_header: bool
+    files: tuple[str, ...]  # every file export wrote, the manifest included
+
+    @classmethod
+    def open(cls, path: Path) -> "ExportFolder":
+        """An existing export folder, checked to hold its C files."""
+        path = Path(path)
+        manifest = _read_manifest(path)
+        if manifest is None:
+            raise SbnError(f"{path} is not an export folder (no {MANIFEST}); "
+                           "run `sbn-mcu export MODEL.pt --out DIR` first")
+        folder = cls(path, manifest["name"], manifest["single_header"], tuple(manifest["files"]))
+        for source in folder.c_files:
+            if not (path / source).is_file():
+                raise SbnError(f"{path / source} is missing; export again")
+        return folder
+
+    @classmethod
+    def create(cls, path: Path, model: FrozenModel, name: str, single_header: bool = False) -> "ExportFolder":
+        """Render ``model`` and write the whole export into ``path``. Callers hold
+        :func:`~sbn_mcu.files.folder_lock` around it."""
+        the_plan = plan(model)
+        report = summarise(the_plan)
+        report["name"] = name
+        files: dict[str, str | bytes] = {**model_sources(model, name, single_header, the_plan),
+                                         **build_fragments(name, single_header),
+                                         "summary.json": json.dumps(report, indent=2) + "\n",
+                                         name + SUFFIX: model.to_bytes()}
+        return cls.write(path, name, files, single_header)
+
+    @staticmethod
+    def write(path: Path, name: str, files: dict[str, str | bytes], single_header: bool) -> "ExportFolder":
+        """Write ``files`` and the manifest into ``path`` at once, replacing an earlier
+        export. Callers hold :func:`~sbn_mcu.files.folder_lock` around it."""
+        names = sorted([*files, MANIFEST])
+        manifest = {"format": FORMAT, "name": name, "single_header": single_header, "files": names}
+        check_replaceable(path)
+        write_folder(path, {**files, MANIFEST: json.dumps(manifest, indent=2) + "\n"}, names)
+        return ExportFolder(Path(path), name, single_header, tuple(names))
+
+    @property
+    def header(self) -> Path:
+        return self.path / f"{self.name}.h"
+
+    @property
+    def c_files(self) -> list[str]:
+        """The model's C files: ``NAME.h``, and ``NAME.c`` unless it is a single header."""
+        return [f"{self.name}.h"] + ([] if self.single_header else [f"{self.name}.c"])
+
+    @property
+    def summary(self) -> dict:
+        """``summary.json``: flash, RAM and MACs per layer."""
+        return json.loads((self.path / "summary.json").read_text())
+
+    @cached_property
+    def model(self) -> FrozenModel:
+        return FrozenModel.load(self.path / f"{self.name}{SUFFIX}")
+
+    def c_texts(self) -> dict[str, str]:
+        """The model's C files by name."""
+        return {f: (self.path / f).read_text() for f in self.c_files}
+
+    def model_id(self) -> int:
+        """CRC-32 of the model's C files, which the board firmware reports so that
+        the host can tell whether a board runs the model it checks against."""
+        crc = 0
+        for fname, text in sorted(self.c_texts().items()):
+            crc = zlib.crc32(f"{fname}\0{text}\0".encode(), crc)
+        return crc
+
+    def sources(self, scratch_dir: Path) -> list[Path]:
+        """The C files that build the model: ``NAME.c``, or for a single header a
+        one-line file in ``scratch_dir`` that defines ``NAME_IMPLEMENTATION``."""
+        if not self.single_header:
+            return [self.path / f"{self.name}.c"]
+        stub = Path(scratch_dir) / f"{self.name}_impl.c"
+        stub.write_text(implementation_stub(self.name))
+        return [stub]
+
+
+def _read_manifest(path: Path) -> dict | None:
+    try:
+        manifest = json.loads((Path(path) / MANIFEST).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        return None
+    return manifest
+
+
+def check_replaceable(path: Path) -> None:
+    """Refuse a folder that holds anything an earlier export did not write."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise SbnError(f"output path {path} is an existing file, not a folder; choose another --out")
+    if not path.is_dir() or not any(path.iterdir()):
+        return
+    manifest = _read_manifest(path)
+    ours = set(manifest["files"]) if manifest else set()
+    foreign = sorted(p.name for p in path.iterdir() if p.name not in ours)
+    if foreign:
+        raise SbnError(f"output folder {path} holds files that sbn-mcu export did not write "
+                       f"({', '.join(foreign[:3])}); choose an empty folder or an earlier export folder")

@@ -1,0 +1,82 @@
+"""The plan: a :class:`FrozenModel` lowered to kernel calls, buffers and scratch.
+
+Each op lowers itself (:meth:`sbn_mcu.ops.Op.lower`) into a
+:class:`~sbn_mcu.ops.base.Step`: packed constants, MACs, scratch and the C
+call. The plan assigns the ping-pong buffers and lists the runtime files;
+the templates only print it, and the summary reads the same plan, so its
+bytes are the bytes in the C.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..ir import contract
+from ..ir.model import FrozenModel
+from ..ir.packing import words_for
+from ..ops.base import Site, Step, binary_layout
+
+
+@dataclass
+class Plan:
+    steps: list[Step]
+    buffers: list[int]  # words per ping-pong buffer
+    scratch_words: int
+    scratch_size: str  # the C expression of the largest scratch: its kernel's macro
+    input_shape: tuple
+    num_classes: int
+    runtime: list[str]  # runtime files the calls need, in call order
+
+    @property
+    def wide(self) -> bool:
+        """Whether a dense layer's sums can pass 32 bits (they then use 64)."""
+        return any(s.bound >= 2 ** 31 for s in self.steps if s.threshold_type == "sbn_acc_t")
+
+    def threshold_bytes(self, step: Step) -> int:
+        return 8 if self.wide and step.threshold_type == "sbn_acc_t" else 4
+
+    def step_flash_bytes(self, step: Step) -> int:
+        """Packed weights and thresholds of one step: what the summary calls flash."""
+        thresholds = 0 if step.thresholds is None else step.thresholds.size
+        return 4 * step.weights.size + self.threshold_bytes(step) * thresholds
+
+    @property
+    def flash_bytes(self) -> int:
+        return sum(self.step_flash_bytes(s) for s in self.steps)
+
+    @property
+    def ram_bytes(self) -> int:
+        return 4 * (sum(self.buffers) + self.scratch_words)
+
+
+def plan(model: FrozenModel) -> Plan:
+    shapes = model.shapes()
+    layers = model.layers
+    steps: list[Step] = []
+    source = 0  # the index of the shape the next layer's C input is laid out as
+    i = 0
+    while i < len(layers):
+        layer = layers[i]
+        fused = layers[i + 1] if i + 1 < len(layers) and layer.fuses(layers[i + 1]) else None
+        out_shape = shapes[i + 2] if fused else shapes[i + 1]
+        first = not steps
+        site = Site(index=len(steps), in_shape=shapes[i], out_shape=out_shape, source_shape=shapes[source],
+                    first=first, largest_input=contract.LARGEST if first else 1, fused=fused)
+        step = layer.lower(site)
+        i += 2 if fused else 1
+        if step is None:  # free in C (flatten): the next op reads the producer's layout
+            continue
+        if step.thresholds is not None:
+            positions, channels = binary_layout(out_shape)
+            step.out_words = positions * words_for(channels)
+        steps.append(step)
+        source = i
+
+    buffers = [0, 0]
+    for step in steps:
+        step.src, step.dst = (step.index + 1) % 2, step.index % 2
+        buffers[step.dst] = max(buffers[step.dst], step.out_words)
+    largest = max(steps, key=lambda s: s.scratch_words)  # one layer runs at a time
+    runtime = list(dict.fromkeys(f for s in steps for f in s.runtime))
+    return Plan(steps, [b for b in buffers if b], largest.scratch_words, largest.scratch_size,
+                tuple(model.input_shape), model.num_classes, runtime)

@@ -1,0 +1,55 @@
+"""Render an export's files: ``NAME.h`` / ``NAME.c`` and the build fragments.
+
+The templates print the :class:`~sbn_mcu.codegen.plan.Plan`; the kernels'
+text comes from the C runtime, pasted in so that ``NAME.c`` stays one
+dependency-free file. The output is deterministic: no timestamps, no paths.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import __version__, runtime
+from ..ir import contract
+from ..ir.model import FrozenModel
+from .environment import render as render_template
+from .names import check_name
+from .plan import Plan, plan
+
+
+def model_sources(model: FrozenModel, name: str, single_header: bool = False,
+                  the_plan: Plan | None = None) -> dict[str, str]:
+    """``{"NAME.h": ..., "NAME.c": ...}``, or with ``single_header`` one ``NAME.h``
+    with the implementation behind ``NAME_IMPLEMENTATION``. ``the_plan`` saves
+    planning again when the caller has it."""
+    check_name(name)
+    the_plan = the_plan or plan(model)
+    shape = the_plan.input_shape
+    layout = ("C, H, W order: " + "x".join(map(str, shape))) if len(shape) == 3 else "a flat vector"
+    context = {
+        "name": name, "NAME": name.upper(), "version": __version__,
+        "description": " -> ".join(s.title for s in the_plan.steps),
+        "summary_line": (f"Constants: {the_plan.flash_bytes} bytes of flash. "
+                         f"Activations: {the_plan.ram_bytes} bytes of RAM."),
+        "input_size": math.prod(shape), "input_type": contract.C_TYPE, "input_dtype": contract.DTYPE.name, "input_layout": layout,
+        "input_normalisation": contract.DESCRIPTION, "num_classes": the_plan.num_classes,
+        "ram_bytes": the_plan.ram_bytes, "steps": the_plan.steps, "buffers": the_plan.buffers,
+        "scratch_words": the_plan.scratch_words, "scratch_size": the_plan.scratch_size,
+        "wide": the_plan.wide, "runtime": runtime.paste(the_plan.runtime), "single_header": single_header,
+    }
+    if single_header:
+        return {f"{name}.h": render_template("templates/single.h.j2", **context)}
+    return {f"{name}.h": render_template("templates/model.h.j2", **context),
+            f"{name}.c": render_template("templates/model.c.j2", **context)}
+
+
+def build_fragments(name: str, single_header: bool = False) -> dict[str, str]:
+    """``NAME.cmake`` and ``NAME.mk``: drop the export folder into a CMake or make project."""
+    context = {"name": name, "NAME": name.upper(), "single_header": single_header}
+    return {f"{name}.cmake": render_template("templates/model.cmake.j2", **context),
+            f"{name}.mk": render_template("templates/model.mk.j2", **context)}
+
+
+def implementation_stub(name: str) -> str:
+    """The one C file that compiles a single-header export's implementation."""
+    return f'#define {name.upper()}_IMPLEMENTATION\n#include "{name}.h"\n'

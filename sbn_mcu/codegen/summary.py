@@ -1,0 +1,41 @@
+"""Per-layer cost of an exported model, read off the code-generation plan."""
+
+from __future__ import annotations
+
+from .plan import Plan
+
+
+def summarise(plan: Plan) -> dict:
+    """Bits, flash, RAM and MACs per kernel call, and in total."""
+    rows = []
+    for step in plan.steps:
+        thresholds = 0 if step.thresholds is None else step.thresholds.size
+        rows.append({
+            "layer": step.index, "operation": step.title, "output": list(step.out_shape),
+            "parameters": step.weight_bits + thresholds,
+            "weight_bits": step.weight_bits,
+            "flash_bytes": plan.step_flash_bytes(step),
+            "ram_bytes": 4 * step.out_words,
+            "binary_macs": 0 if step.integer_input else step.macs,
+            "integer_macs": step.macs if step.integer_input else 0,
+        })
+    total = {key: sum(r[key] for r in rows) for key in
+             ("parameters", "weight_bits", "flash_bytes", "binary_macs", "integer_macs")}
+    # ping-pong buffers and the convolution scratch row are the real RAM
+    total["ram_bytes"] = plan.ram_bytes
+    return {"layers": rows, "total": total}
+
+
+def table(summary: dict) -> str:
+    """The summary as a fixed-width text table."""
+    head = ("#", "operation", "output", "params", "flash B", "RAM B", "binary MACs", "int MACs")
+    lines = [[str(r["layer"]), r["operation"], "x".join(map(str, r["output"])), f"{r['parameters']:,}",
+              f"{r['flash_bytes']:,}", f"{r['ram_bytes']:,}", f"{r['binary_macs']:,}",
+              f"{r['integer_macs']:,}"] for r in summary["layers"]]
+    t = summary["total"]
+    lines.append(["", "total", "", f"{t['parameters']:,}", f"{t['flash_bytes']:,}", f"{t['ram_bytes']:,}",
+                  f"{t['binary_macs']:,}", f"{t['integer_macs']:,}"])
+    widths = [max(len(row[i]) for row in [head, *lines]) for i in range(len(head))]
+    fmt = lambda row: "  ".join(c.ljust(w) if i == 1 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+    rule = "-" * len(fmt(head))
+    return "\n".join([fmt(head), rule, *map(fmt, lines[:-1]), rule, fmt(lines[-1])])

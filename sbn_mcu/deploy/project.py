@@ -1,0 +1,83 @@
+"""Standalone firmware projects for boards.
+
+``write_project`` puts an export's C beside the shared firmware sources
+(``firmware/``: startup, UART drivers, the serial protocol's ``main``) and
+writes the board's header, linker script, Makefile and README. The project
+then builds with ``make`` and arm-none-eabi-gcc alone.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ..codegen import ExportFolder, Plan, implementation_stub, plan
+from ..codegen.environment import render
+from ..errors import SbnError
+from ..files import write_folder
+from ..targets import boards
+from ..toolchain.tools import firmware_dir
+
+STACK_BYTES = 2048
+# Code besides the model's constants: startup, UART, protocol and the
+# model's kernels. The largest measured is under 3 KB (tests/test_firmware.py
+# checks this bound against arm-none-eabi-size on every board).
+CODE_BYTES = 4096
+RUNTIME_RAM_BYTES = 64  # the console's and cycle counter's state, alignment
+# What `make` and the user may leave in a project folder that is written again.
+REPLACEABLE = ("Makefile", "README.md", "board.json", "src", "model", "ld", "build")
+
+# Shared firmware files (under firmware/) and where a project gets them.
+_SHARED = {"startup.c": "src", "print.c": "src", "libc_min.c": "src", "console.h": "src",
+           "ticks.c": "src", "ticks.h": "src",
+           "board/main.c": "src", "board/console.c": "src", "board/protocol.h": "src", "board/uart.h": "src",
+           "ld/common.ld": "ld"}
+
+
+def check_fits(board: boards.Board, plan: Plan, input_size: int) -> tuple[int, int]:
+    """The flash and RAM the firmware needs, about; refuses, with the numbers, what does not fit."""
+    if input_size > 0xFFFF:
+        raise SbnError(f"the model takes {input_size:,} input bytes; the serial protocol carries at most 65,535")
+    # main.c's buffers: the input, the scores, and a reply of 8 bytes + 4 per class.
+    buffers = input_size + 8 * plan.num_classes + 8
+    flash = plan.flash_bytes + CODE_BYTES
+    ram = plan.ram_bytes + buffers + RUNTIME_RAM_BYTES + STACK_BYTES
+    for what, need, have in (("flash", flash, board.flash_bytes), ("RAM", ram, board.ram_bytes)):
+        if need > have:
+            detail = (f"{plan.flash_bytes:,} B of weights and thresholds + about {CODE_BYTES:,} B of code"
+                      if what == "flash" else
+                      f"{plan.ram_bytes:,} B of activations + {buffers:,} B of input and output buffers + "
+                      f"{STACK_BYTES:,} B of stack")
+            raise SbnError(f"the model does not fit {board.name}: it needs about {need:,} B of {what} "
+                           f"({detail}) and the board has {have:,} B; choose a larger board or a smaller model")
+    return flash, ram
+
+
+def write_project(export_dir: Path, board_name: str, fw_dir: Path) -> dict:
+    """Write a standalone project for ``board_name`` into ``fw_dir``; return what was written."""
+    board = boards.get(board_name)
+    folder = ExportFolder.open(export_dir)
+    name, model = folder.name, folder.model
+    flash_estimate, ram_estimate = check_fits(board, plan(model), model.input_size)
+
+    fw = firmware_dir()
+    files: dict[str, str] = {f"model/{fname}": text for fname, text in folder.c_texts().items()}
+    if folder.single_header:  # one file compiles its implementation
+        files[f"model/{name}_impl.c"] = implementation_stub(name)
+    for source, folder in {**_SHARED, f"board/{board.uart_driver}": "src"}.items():
+        files[f"{folder}/{Path(source).name}"] = (fw / source).read_text()
+
+    context = {"board": board, "name": name, "NAME": name.upper(), "baud": boards.BAUD,
+               "model_id": folder.model_id(), "stack_bytes": STACK_BYTES,
+               "flash_estimate": flash_estimate, "ram_estimate": ram_estimate}
+    for template, target in (("board.h.j2", "src/board.h"), ("board.ld.j2", "ld/board.ld"),
+                             ("Makefile.j2", "Makefile"), ("README.md.j2", "README.md")):
+        files[target] = render(f"firmware/board/{template}", **context)
+    info = {"board": board.name, "core": board.core, "model": name, "model_id": context["model_id"],
+            "flash_bytes": board.flash_bytes, "ram_bytes": board.ram_bytes,
+            "flash_estimate": context["flash_estimate"], "ram_estimate": context["ram_estimate"]}
+    files["board.json"] = json.dumps(info, indent=2) + "\n"
+    write_folder(fw_dir, files, REPLACEABLE)
+    return info
+
+

@@ -1,0 +1,25 @@
+"""One unit per layer kind, found through a registry instead of ``isinstance`` ladders.
+
+Each op module defines a frozen-IR dataclass that subclasses :class:`Op` and
+holds everything about its layer kind:
+
+- the IR fields (numpy arrays and ints) and :meth:`Op.output_shape`;
+- its freeze rule, :meth:`Op.from_torch` (duck-typed: no torch import here),
+  for the torch modules named in :attr:`Op.freezes`;
+- its reference step, :meth:`Op.reference`, on ±1 / integer numpy arrays;
+- its lowering, :meth:`Op.lower`: packed constants, scratch, MACs, the
+  accumulator bound and the C call, as a :class:`~sbn_mcu.codegen.plan.Step`.
+
+Adding a layer kind is one module here, its kernel in ``runtime/`` and, for a
+new torch layer, its class in ``training/layers.py``.
+"""
+
+from __future__ import annotations
+
+from .base import OPS, Op, by_kind, for_torch, register
+from .conv2d import Conv2d
+from .dense import Dense
+from .flatten import Flatten
+from .maxpool2d import MaxPool2d
+
+__all__ = ["OPS", "Op", "by_kind", "for_torch", "register", "Conv2d", "Dense", "Flatten", "MaxPool2d"]

@@ -1,0 +1,129 @@
+"""The op interface and its registry."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import numpy as np
+
+from ..errors import SbnError
+
+Shape = tuple[int, ...]
+
+OPS: dict[str, type["Op"]] = {}  # file-format kind -> op class
+
+
+def register(cls: type["Op"]) -> type["Op"]:
+    """Class decorator: make an op known to the file format, freeze and the plan."""
+    OPS[cls.__name__] = cls
+    return cls
+
+
+def by_kind(kind: str) -> type["Op"] | None:
+    """The op class stored under ``kind`` in a frozen-model file, or None."""
+    return OPS.get(kind)
+
+
+def for_torch(module) -> type["Op"] | None:
+    """The op that freezes this torch module, by its class name, or None."""
+    name = type(module).__name__
+    return next((op for op in OPS.values() if name in op.freezes), None)
+
+
+@dataclass
+class Site:
+    """Where an op sits in the model, as the plan lowers it."""
+
+    index: int  # the kernel call's index (steps so far)
+    in_shape: Shape
+    out_shape: Shape  # after any fused op
+    source_shape: Shape  # the producer's shape before any flatten (its C layout)
+    first: bool  # the op sees the raw integer input
+    largest_input: int  # the largest |input value|: the contract's on the first layer, else 1
+    fused: "Op | None" = None  # the op after this one that the kernel computes too
+
+
+@dataclass
+class Step:
+    """One kernel call of the generated C, as an op lowers it.
+
+    ``call`` is the C function and its arguments: ints, or the names ``in``,
+    ``out``, ``weights``, ``thresholds``, ``geometry``, ``scratch`` and
+    ``scores``, which the template binds to this step's arrays.
+    """
+
+    index: int
+    kernel: str  # the kernel's name, as bench reports it
+    runtime: tuple[str, ...]  # runtime files the call needs
+    title: str
+    weights: np.ndarray  # packed uint32 words
+    thresholds: np.ndarray | None
+    threshold_type: str  # the C type of the thresholds
+    out_shape: Shape
+    macs: int
+    integer_input: bool
+    weight_bits: int
+    bound: int  # the largest |acc| the layer can produce
+    call: tuple[str, list]
+    geometry: tuple[str, dict] | None = None  # a struct of constants: C type and fields in order
+    scratch_words: int = 0
+    scratch_size: str = ""  # the kernel's scratch macro, as a C expression
+    word_loop: str | None = None  # the kernel's loop over weight words (marked in the runtime)
+    out_words: int = 0  # words of packed output (0 for scores); set by the plan
+    src: int = 0  # ping-pong buffers; set by the plan
+    dst: int = 0
+
+
+class Op:
+    """A frozen layer. Subclasses are dataclasses; see the package docstring."""
+
+    freezes: ClassVar[tuple[str, ...]] = ()  # torch module class names frozen into this op
+    thresholds: np.ndarray | None = None  # binary ops: +1 iff acc >= threshold; None for scores
+
+    def output_shape(self, shape: Shape) -> Shape:
+        raise NotImplementedError
+
+    @classmethod
+    def from_torch(cls, module) -> "Op":
+        """The IR of a torch module; raises ValueError with the reason it cannot be frozen."""
+        raise NotImplementedError
+
+    def reference(self, x: np.ndarray) -> np.ndarray:
+        """This op on a batch of int64 ±1 (or first-layer integer) values, before any threshold."""
+        raise NotImplementedError
+
+    def fuses(self, following: "Op") -> bool:
+        """Whether this op's kernel also computes ``following`` (e.g. a convolution and its pooling)."""
+        return False
+
+    def lower(self, site: Site):
+        """The kernel call (a Step), or None when the op costs nothing in C."""
+        return None
+
+    # binary ops (those with weights) share these
+    @property
+    def has_weights(self) -> bool:
+        return getattr(self, "weights", None) is not None
+
+    @property
+    def fan_in(self) -> int:
+        return int(np.prod(self.weights.shape[1:]))
+
+    def accumulator_bound(self, largest_input: int) -> int:
+        """The largest ``|acc|``: fan-in times the largest input value."""
+        return self.fan_in * largest_input
+
+
+def binary_weights(module) -> np.ndarray:
+    """A torch layer's weights as int8 ±1 with ``sign(0) = +1``."""
+    w = module.weight.detach().cpu().double().numpy()
+    if not np.all(np.isfinite(w)):
+        raise SbnError(f"{type(module).__name__} weights contain NaN or Inf; the checkpoint is not usable")
+    return np.where(w >= 0, 1, -1).astype(np.int8)
+
+
+def binary_layout(shape: Shape) -> tuple[int, int]:
+    """(positions, channels) of a binary tensor in C: pixels × channels, or 1 × n."""
+    return (math.prod(shape[1:]), shape[0]) if len(shape) > 1 else (1, shape[0])

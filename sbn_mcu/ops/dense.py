@@ -1,0 +1,54 @@
+"""Fully connected binary layer: ``acc = sum(w * x)`` over all inputs."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import SbnError
+from ..ir.packing import pack, words_for
+from .base import Op, Shape, Site, Step, binary_layout, binary_weights, register
+
+
+@register
+@dataclass
+class Dense(Op):
+    """``weights``: int8 ±1, (out, in) in torch's order; ``thresholds`` int64 (out,), None for scores."""
+
+    weights: np.ndarray
+    thresholds: np.ndarray | None = None
+    freezes = ("SBLinear",)
+
+    def output_shape(self, shape: Shape) -> Shape:
+        if math.prod(shape) != self.weights.shape[1]:
+            raise SbnError(f"dense layer expects {self.weights.shape[1]} inputs but gets shape {shape}")
+        return (self.weights.shape[0],)
+
+    @classmethod
+    def from_torch(cls, module) -> "Dense":
+        return cls(binary_weights(module))
+
+    def reference(self, x: np.ndarray) -> np.ndarray:
+        return x.reshape(len(x), -1) @ self.weights.T.astype(np.int64)
+
+    def lower(self, site: Site) -> Step:
+        w, (outputs, n) = self.weights, self.weights.shape
+        scores = self.thresholds is None
+        if site.first:  # raw bytes: one weight row of n bits, packed straight
+            packed = pack(w[:, None, :])
+            kernel, args = "dense_u8", [n, outputs]
+        else:  # torch flattens C, H, W; the C stores the producer's pixels one by one
+            positions, channels = binary_layout(site.source_shape)
+            packed = pack(w.reshape(outputs, channels, positions).transpose(0, 2, 1))
+            words = positions * words_for(channels)
+            kernel, args = "dense_bits", [words, n, outputs]
+        function = f"sbn_{kernel}_scores" if scores else f"sbn_{kernel}"
+        tail = ["scores"] if scores else ["thresholds", "out"]
+        return Step(index=site.index, kernel=kernel, runtime=(f"{function}.c",), title=f"dense {n} -> {outputs}",
+                    weights=packed.reshape(-1), thresholds=self.thresholds, threshold_type="sbn_acc_t",
+                    out_shape=site.out_shape, macs=w.size, integer_input=site.first, weight_bits=w.size,
+                    bound=self.accumulator_bound(site.largest_input),
+                    word_loop="xor_bytesum" if site.first else "mismatches",
+                    call=(function, ["in", "weights", *args, *tail]))

@@ -1,0 +1,75 @@
+/* Binary convolution with fused threshold, packing and max pooling:
+ * acc = n - 2 * mismatches over the taps inside the input, n = valid taps *
+ * in_c. Max pooling of ±1 values is an OR of bits, so a channel stops at the
+ * first conv position of its pooling window that gives +1.
+ *
+ * Every conv position of the window is gathered once into the scratch, with
+ * the list of its taps outside the input; such a tap takes the weight's own
+ * bits per channel, so it never mismatches, exactly like torch's zero padding
+ * adds nothing. Scratch per window position: k*k*in_words + k*k + 1 words. */
+#ifndef SBN_CONV_BITS_C
+#define SBN_CONV_BITS_C
+
+#include "sbn_bits.h"
+#include "sbn_conv.h"
+
+/* Scratch words for one call: per window position, the gathered row
+ * (k*k*in_words), the outside taps (k*k) and their count. */
+#define SBN_CONV_BITS_SCRATCH_WORDS(in_c, k, pool) \
+    ((pool) * (pool) * ((k) * (k) * (((in_c) + 31u) / 32u) + (k) * (k) + 1u))
+
+SBN_API void sbn_conv_bits(const uint32_t *in, const uint32_t *w, const sbn_conv g,
+                          const int32_t *thr, uint32_t *out, uint32_t *scratch)
+{
+    const uint32_t in_words = (g.in_c + 31u) >> 5, out_words = (g.out_c + 31u) >> 5;
+    const uint32_t taps = g.k * g.k, row_words = taps * in_words, stride = row_words + taps + 1u;
+    const uint32_t window = g.pool * g.pool;
+    uint32_t py, px, d, dy, dx, ky, kx, i, j, o, word = 0u;
+    for (py = 0u; py < g.out_h; py++) {
+        for (px = 0u; px < g.out_w; px++) {
+            uint32_t *dst = out + (py * g.out_w + px) * out_words;
+            for (d = 0u, dy = 0u, dx = 0u; d < window; d++) { /* gather: row, outside taps, count */
+                uint32_t *xs = scratch + d * stride, *outside = xs + row_words, t = 0u, n_out = 0u;
+                int32_t iy = (int32_t)((py * g.pool_stride + dy) * g.stride) - (int32_t)g.pad;
+                int32_t ix = (int32_t)((px * g.pool_stride + dx) * g.stride) - (int32_t)g.pad;
+                for (ky = 0u; ky < g.k; ky++) {
+                    int32_t y = iy + (int32_t)ky;
+                    for (kx = 0u; kx < g.k; kx++, t += in_words) {
+                        int32_t x = ix + (int32_t)kx;
+                        if (y >= 0 && y < (int32_t)g.in_h && x >= 0 && x < (int32_t)g.in_w) {
+                            const uint32_t *src = in + ((uint32_t)y * g.in_w + (uint32_t)x) * in_words;
+                            for (i = 0u; i < in_words; i++) {
+                                xs[t + i] = src[i];
+                            }
+                        } else {
+                            outside[n_out++] = t;
+                        }
+                    }
+                }
+                outside[taps] = n_out;
+                if (++dx == g.pool) { /* no division: M0 has none */
+                    dx = 0u;
+                    dy++;
+                }
+            }
+            for (o = 0u; o < g.out_c; o++) {
+                const uint32_t *wo = w + o * row_words;
+                uint32_t bit = 0u;
+                for (d = 0u; d < window && bit == 0u; d++) {
+                    uint32_t *xs = scratch + d * stride, *outside = xs + row_words;
+                    const uint32_t n_out = outside[taps];
+                    for (j = 0u; j < n_out; j++) {
+                        for (i = 0u; i < in_words; i++) {
+                            xs[outside[j] + i] = wo[outside[j] + i];
+                        }
+                    }
+                    const int32_t m = (int32_t)sbn_mismatches(xs, wo, row_words);
+                    bit = (uint32_t)((int32_t)((taps - n_out) * g.in_c) - m - m >= thr[o]);
+                }
+                word = sbn_put_bit(dst, o, g.out_c, word, bit);
+            }
+        }
+    }
+}
+
+#endif /* SBN_CONV_BITS_C */

@@ -1,0 +1,1 @@
+"""Targets as data: the emulated cores and the boards. No numpy, no tools."""

@@ -1,0 +1,99 @@
+"""Checkpoints: the exported network (``model.pt``) and the whole training
+state after each epoch (``training.pt``, for ``--resume``).
+
+A checkpoint carries its architecture as plain data (:mod:`.architectures`),
+its options and metrics, so that export needs nothing else. Files are written
+atomically: a crash or a full disk never leaves a half-written checkpoint.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..errors import SbnError
+from ..files import write_atomically
+from . import architectures
+from .binarizers import METHODS
+from .config import RESUME_FIELDS, TrainConfig, plain
+from .layers import set_method
+
+CHECKPOINT_FORMAT = "sbn-mcu-checkpoint"
+CHECKPOINT_VERSION = 1
+TRAINING_STATE = "training.pt"  # the run's state after its last finished epoch, for --resume
+
+
+def save_checkpoint(path: Path, model: nn.Module, config: TrainConfig, metrics: list[dict],
+                    best_epoch: int | None = None, input_shape=(1, 28, 28)) -> None:
+    """Write atomically: a crash never leaves a half-written checkpoint.
+
+    ``metrics`` is the history of the saved network, so its last record (which
+    export copies into the frozen model) describes that network.
+    """
+    state = {
+        "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
+        "architecture": architectures.describe(model), "input_shape": list(input_shape),
+        "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "dataset": config.dataset, "arch": config.arch, "method": config.method, "metrics": metrics,
+        "best_epoch": best_epoch if best_epoch is not None else len(metrics),
+    }
+    save(path, lambda tmp: torch.save(state, tmp))
+
+
+def load_checkpoint(path: Path) -> tuple[nn.Module, dict]:
+    """The model (float32, soft mode) and the checkpoint's other fields."""
+    path = Path(path)
+    if not path.is_file():
+        raise SbnError(f"checkpoint {path} does not exist; train one with `sbn-mcu train`")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for a damaged file
+        raise SbnError(f"checkpoint {path} is corrupt or truncated ({type(err).__name__}); "
+                       "train again or restore it") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise SbnError(f"{path} is not an sbn-mcu checkpoint; export needs a model.pt "
+                       "written by `sbn-mcu train` (or sbn_mcu.train.save_checkpoint)")
+    missing = [k for k in ("architecture", "input_shape", "state_dict") if k not in state]
+    if missing:
+        raise SbnError(f"checkpoint {path} lacks {', '.join(missing)}; it was not written by sbn-mcu")
+    if state.get("version") != CHECKPOINT_VERSION:
+        raise SbnError(f"{path} has checkpoint version {state.get('version')}; this sbn-mcu reads "
+                       f"version {CHECKPOINT_VERSION}")
+    model = architectures.build(state["architecture"])
+    if state.get("method", "sbn") not in METHODS:
+        raise SbnError(f"checkpoint {path} names an unknown training method {state.get('method')!r}")
+    set_method(model, state.get("method", "sbn"))
+    try:
+        model.load_state_dict(state["state_dict"])
+    except (RuntimeError, KeyError) as err:
+        detail = " ".join(str(err).split())
+        raise SbnError(f"checkpoint {path} does not match its architecture: {detail[:300]}") from None
+    return model, state
+
+
+def load_training_state(path: Path, config: TrainConfig) -> dict:
+    if not path.is_file():
+        raise SbnError(f"nothing to resume: {path} does not exist; train without --resume first")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for a damaged file
+        raise SbnError(f"{path} is corrupt or truncated ({type(err).__name__}); train without --resume") from None
+    saved = state.get("config", {}) if isinstance(state, dict) else {}
+    changed = [k for k in RESUME_FIELDS if saved.get(k) != plain(config).get(k)]
+    if changed:
+        raise SbnError(f"--resume needs the options of the interrupted run; {', '.join('--' + k.replace('_', '-') for k in changed)} "
+                       "differ")
+    return state
+
+
+
+
+def save(path: Path, state: dict) -> None:
+    """``torch.save`` atomically; a failure is one line and leaves the earlier file."""
+    try:
+        write_atomically(Path(path), lambda tmp: torch.save(state, tmp))
+    except (OSError, RuntimeError) as err:
+        raise SbnError(f"cannot write {path}: {getattr(err, 'strerror', None) or str(err).splitlines()[0]}; "
+                       "free disk space and run again with --resume") from None

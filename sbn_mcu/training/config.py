@@ -1,0 +1,54 @@
+"""The training options and their defaults, written once: the CLI derives its
+options' defaults from :class:`TrainConfig`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+# The architectures and methods, with the one line the CLI's help gives each;
+# architectures.BUILDERS and binarizers.BINARIZERS implement them.
+ARCHITECTURES = {
+    "mlp": "784-256-256-10",
+    "cnn": "conv32-pool-conv64-pool-fc10",
+    "cnn-large": "conv32-32-pool-conv64-64-pool-fc512-fc10",
+}
+METHODS = {
+    "sbn": "tanh(v*x) sharpened to sign",
+    "ste": "BinaryNet: sign with a straight-through gradient, latent weights in [-1, 1]",
+    "float": "ReLU, float weights; not exportable",
+}
+
+
+@dataclass
+class TrainConfig:
+    dataset: str = "fashion-mnist"  # one of data.DATASETS
+    arch: str = "mlp"  # one of architectures.ARCHITECTURES
+    method: str = "sbn"  # one of binarizers.METHODS: sbn, or the ste / float baselines
+    epochs: int = 15
+    data_dir: Path | None = None
+    limit: int | None = None
+    seed: int = 0
+    batch_size: int = 128
+    lr: float = 3e-3
+    device: str = "cpu"  # cpu, cuda, or auto (cuda when there is one)
+    v_start: float = 1.0
+    v_end: float = 100.0  # chosen on validation: see schedule.py
+    v_shape: str = "exponential"
+    weight_norm: bool = True  # sbn: tanh(s * v * w / mean|w|) per output channel; see schedule.py
+    weight_v_scale: float = 0.3  # s: weights sharpen from 0.3 to 30 while activations go from 1 to 100
+    grad_clip: float = 0.0  # largest gradient norm per step; 0: no clipping (see schedule.py)
+    calibration_images: int = 10000
+    val_images: int = 5000  # held out of the training split to pick the best epoch; 0: keep the last
+
+
+DEFAULTS = TrainConfig()
+
+# Options that must equal the interrupted run's for --resume.
+RESUME_FIELDS = ("dataset", "arch", "method", "epochs", "limit", "seed", "batch_size", "lr", "v_start", "v_end",
+                 "v_shape", "weight_norm", "weight_v_scale", "grad_clip", "val_images")
+
+
+def plain(config: TrainConfig) -> dict:
+    """The options as JSON-friendly values."""
+    return {f.name: str(v) if isinstance(v := getattr(config, f.name), Path) else v for f in fields(config)}

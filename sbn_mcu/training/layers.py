@@ -1,0 +1,178 @@
+"""Self-binarizing layers.
+
+Weights and activations pass through ``tanh(v * x)``. The sharpness ``v`` is a
+buffer of each layer, raised during training by a :class:`~sbn_mcu.schedule.Sharpening`
+schedule, so the network slides from smooth to binary by itself. In *hard
+mode* every layer computes the exact binary network with ``sign`` (and
+``sign(0) = +1``); that is the network the exported C reproduces bit for bit.
+
+Only these layers, plus ``nn.BatchNorm1d/2d``, ``nn.MaxPool2d`` and
+``nn.Flatten``, can be exported (see :mod:`.freeze` and :mod:`sbn_mcu.ops`).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from ..ir import contract
+from .binarizers import BINARIZERS, METHODS
+
+
+class SelfBinarizing(nn.Module):
+    """Mixin state shared by all self-binarizing layers: sharpness ``v`` and ``hard``."""
+
+    def _init_sbn(self, v: float = 1.0) -> None:
+        self.register_buffer("v", torch.tensor(float(v)))
+        self.hard = False
+        self.method = "sbn"  # a key of BINARIZERS; set for a whole model with set_method
+        self.byte_input = False  # set by hard_copy on the layer that sees the raw input (ir.contract)
+        self.normalise = False  # weight layers: see binary_weight; set with set_weight_norm
+
+    def _exact(self, x: torch.Tensor, layer) -> torch.Tensor:
+        """Hard mode on raw input: sum the contract's integers exactly, then scale once.
+
+        ``x * SCALE`` recovers them from the normalised input; the sum is then
+        exact and its one rounded division keeps its sign, so a sum of exactly
+        0 stays 0 as in the integer reference.
+        """
+        return layer(torch.round(x * contract.SCALE)) / contract.SCALE
+
+
+def binary_weight(layer: nn.Module) -> torch.Tensor:
+    """The layer's weight through its binarizer, normalised first if ``layer.normalise``.
+
+    SBN can divide each output channel's weights by their mean magnitude
+    before ``tanh``: the sharpness ``v`` then means the same however the
+    weights grow or shrink during training. ``sign`` ignores a positive
+    scale, so the binary network, and the export, are unchanged.
+    """
+    w = layer.weight
+    if layer.normalise and layer.method == "sbn" and not layer.hard:
+        w = w / w.abs().mean(dim=tuple(range(1, w.dim())), keepdim=True).clamp_min(1e-12)
+    return BINARIZERS[layer.method].weights(w, layer.v, layer.hard)
+
+
+class SBLinear(nn.Linear, SelfBinarizing):
+    """Fully connected layer with weights ``tanh(v*w)``; no bias (batch norm follows)."""
+
+    def __init__(self, in_features: int, out_features: int) -> None:
+        super().__init__(in_features, out_features, bias=False)
+        self._init_sbn()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = binary_weight(self)
+        if self.hard and self.byte_input:
+            return self._exact(x, lambda q: F.linear(q, w))
+        return F.linear(x, w)
+
+
+class SBConv2d(nn.Conv2d, SelfBinarizing):
+    """2-D convolution with weights ``tanh(v*w)``, zero padding, no bias.
+
+    Zero padding is exact in the binary domain: a padded position is 0, neither
+    +1 nor -1, so it adds nothing to the sum. The C counts only the valid
+    positions at the borders, which is the same thing (docs/semantics.md).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int,
+                 stride: int = 1, padding: int = 0) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride,
+                         padding=padding, bias=False)
+        self._init_sbn()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = binary_weight(self)
+        if self.hard and self.byte_input:
+            return self._exact(x, lambda q: self._conv_forward(q, w, None))
+        return self._conv_forward(x, w, None)
+
+
+class SBActivation(SelfBinarizing):
+    """Binary activation ``tanh(v*x)``, ``sign(x)`` in hard mode."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._init_sbn()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return BINARIZERS[self.method].activations(x, self.v, self.hard)
+
+
+class Scores(nn.Module):
+    """A learned positive scale for the class scores while training.
+
+    A positive scale never changes the argmax, so hard mode drops it and the
+    network's output is exactly the integer scores of the C.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log_scale = nn.Parameter(torch.tensor(-2.0))
+        self.hard = False
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x if self.hard else x * self.log_scale.exp()
+
+
+def set_hard(model: nn.Module, hard: bool = True) -> nn.Module:
+    """Switch every self-binarizing layer of ``model`` to hard (sign) or soft (tanh)."""
+    for module in model.modules():
+        if hasattr(module, "hard"):
+            module.hard = hard
+    return model
+
+
+def hard_copy(model: nn.Module) -> nn.Module:
+    """An evaluation copy that computes the exact binary network.
+
+    It runs in float64 and expects the contract's normalised input
+    (:func:`sbn_mcu.ir.contract.normalise`) of raw values: every sum of the binary network is then exact (the
+    first layer sums the integers ``2p - 255``), and the batch-norm comparison
+    rounds like the float64 threshold folding. Hard mode therefore agrees
+    with the integer reference except where a pre-activation lands exactly on
+    a batch-norm threshold, which trained networks do not do; there torch's
+    fused batch norm may give a zero of either sign while the reference
+    applies sign(0) = +1 (benchmarks/fuzz.py reports such ties separately).
+    """
+    clone = copy.deepcopy(model).double().eval()
+    first = next((m for m in clone.modules() if isinstance(m, (SBLinear, SBConv2d))), None)
+    if first is not None:
+        first.byte_input = True
+    return set_hard(clone, True)
+
+
+def set_method(model: nn.Module, method: str) -> nn.Module:
+    """Train ``model`` as a self-binarizing (``sbn``), STE (``ste``) or ``float`` network."""
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    for module in model.modules():
+        if isinstance(module, SelfBinarizing):
+            module.method = method
+    return model
+
+
+def clip_latent_weights(model: nn.Module) -> None:
+    """STE keeps its latent weights in [-1, 1], where its gradient lives."""
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, (SBLinear, SBConv2d)) and BINARIZERS[module.method].clips_latent_weights:
+                module.weight.clamp_(-1.0, 1.0)
+
+
+def set_weight_norm(model: nn.Module, normalise: bool) -> nn.Module:
+    """Whether the SBN weight layers of ``model`` normalise their weights (see :func:`binary_weight`)."""
+    for module in model.modules():
+        if isinstance(module, (SBLinear, SBConv2d)):
+            module.normalise = normalise
+    return model
+
+
+def set_sharpness(model: nn.Module, v: float, weight_scale: float = 1.0) -> None:
+    """Set ``v`` in every activation and ``weight_scale * v`` in every weight layer (a global schedule)."""
+    for module in model.modules():
+        if isinstance(module, SelfBinarizing):
+            module.v.fill_(v * weight_scale if isinstance(module, (SBLinear, SBConv2d)) else v)

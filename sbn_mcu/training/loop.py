@@ -1,0 +1,242 @@
+"""Training: Adam with a cosine learning rate while ``v`` sharpens to ``sign``.
+
+Every epoch evaluates the soft network (tanh) and the hard binary network,
+the one that is exported. Before the hard evaluation, batch-norm statistics
+are re-estimated in hard mode: ``sign`` changes the distribution of every
+pre-activation, and stale soft statistics are the largest part of the
+soft-hard gap. The checkpoint keeps those hard statistics.
+
+Model selection uses a validation split held out of the *training* images
+(seeded; the test split is only ever reported): ``model.pt`` is the epoch
+with the best hard validation accuracy, which is what a user exports.
+Under ``torchrun`` the same loop runs data-parallel (see :func:`train`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from .. import data
+from ..errors import SbnError
+from ..files import write_atomically
+from ..ir import contract
+from . import architectures
+from .binarizers import METHODS
+from .checkpoint import TRAINING_STATE, load_training_state, save, save_checkpoint
+from .config import TrainConfig, plain
+from .distributed import Ranks, distributed_ranks, resolve_device, start_group
+from .layers import clip_latent_weights, hard_copy, set_hard, set_method, set_sharpness, set_weight_norm
+from .plots import plot_curves
+from .schedule import Sharpening
+
+INPUT_SHAPE = (1, 28, 28)
+
+
+def normalise(pixels: torch.Tensor) -> torch.Tensor:
+    """The contract's training input, float32 (see :mod:`sbn_mcu.ir.contract`)."""
+    return contract.normalise(pixels.to(torch.float32))
+
+
+def _images(pixels: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(pixels).unsqueeze(1)  # N, 1, 28, 28, uint8
+
+
+@torch.no_grad()
+def calibrate_hard(model: nn.Module, pixels: torch.Tensor, batch: int = 1000) -> nn.Module:
+    """A float64 hard-mode copy whose batch norms hold hard-mode statistics."""
+    hard = hard_copy(model)
+    norms = [m for m in hard.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a plain average over all calibration batches
+        m.train()
+    device = next(model.parameters()).device
+    for start in range(0, len(pixels), batch):
+        hard(normalise(pixels[start:start + batch]).to(device, torch.float64))
+    return hard.eval()
+
+
+@torch.no_grad()
+def accuracy(model: nn.Module, pixels: torch.Tensor, labels: torch.Tensor, batch: int = 1000) -> float:
+    model.eval()
+    dtype = next(model.parameters()).dtype
+    device = next(model.parameters()).device
+    correct = 0
+    for start in range(0, len(pixels), batch):
+        x = normalise(pixels[start:start + batch]).to(device, dtype)
+        correct += (model(x).argmax(1).cpu() == labels[start:start + batch]).sum().item()
+    return correct / max(len(pixels), 1)
+
+
+def split_validation(n: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of (training, validation) images: a seeded random ``size``, at most a tenth of ``n``.
+
+    The cap keeps small data folders trainable; the full Fashion-MNIST
+    training split (60,000) gives the whole default of 5,000.
+    """
+    size = min(size, n // 10)
+    held = np.zeros(n, dtype=bool)
+    held[np.random.default_rng(seed).permutation(n)[:size]] = True
+    return np.flatnonzero(~held), np.flatnonzero(held)
+
+
+def train(config: TrainConfig, out_dir: Path, progress: bool = True,
+          model: nn.Sequential | None = None, resume: bool = False) -> tuple[nn.Module, list[dict]]:
+    """Train, evaluate soft and hard every epoch, and write the run folder.
+
+    ``model`` is any ``nn.Sequential`` of sbn-mcu layers taking 1x28x28
+    images; without it, ``config.arch`` names one. ``config.val_images``
+    training images (seeded, never test images) are held out: every epoch
+    measures the hard network on them, and the returned model, like
+    ``model.pt``, is the best epoch's by that validation accuracy (the last
+    epoch's when ``val_images`` is 0). After every epoch the whole training
+    state is saved, and ``resume`` continues from it: the result is the same
+    as that of an uninterrupted run. Under torchrun the processes train one
+    data-parallel model (DistributedDataParallel) and only rank 0 writes.
+    """
+    if model is None and config.arch not in architectures.BUILDERS:
+        raise SbnError(f"unknown architecture {config.arch!r}; choose one of {', '.join(architectures.ARCHITECTURES)}")
+    if config.method not in METHODS:
+        raise SbnError(f"unknown method {config.method!r}; choose one of {', '.join(METHODS)}")
+    if config.val_images < 0:
+        raise SbnError("--val-images must be 0 (no validation) or more")
+    if not 0 < config.weight_v_scale < float("inf"):
+        raise SbnError(f"--weight-v-scale must be positive and finite, not {config.weight_v_scale}")
+    if not 0 <= config.grad_clip < float("inf"):
+        raise SbnError(f"--grad-clip must be 0 (off) or positive and finite, not {config.grad_clip}")
+    ranks = distributed_ranks()
+    device = start_group(ranks, resolve_device(config.device), config.batch_size)
+    try:
+        return _train(config, Path(out_dir), progress and ranks.main, model, resume, ranks, device)
+    finally:
+        if ranks.started_group:
+            torch.distributed.destroy_process_group()
+
+
+def _train(config: TrainConfig, out_dir: Path, progress: bool, model: nn.Sequential | None, resume: bool,
+           ranks: Ranks, device: torch.device) -> tuple[nn.Module, list[dict]]:
+    torch.manual_seed(config.seed)
+    np.random.seed(config.seed)
+    all_x, all_y = data.load(config.dataset, "train", config.data_dir)
+    test_x, test_y = data.load(config.dataset, "test", config.data_dir)
+    keep, held = split_validation(len(all_x), config.val_images, config.seed)
+    train_x, train_y, val_x, val_y = all_x[keep], all_y[keep], all_x[held], all_y[held]
+    if config.limit is not None:
+        train_x, train_y = train_x[:config.limit], train_y[:config.limit]
+    train_x, val_x, test_x = _images(train_x), _images(val_x), _images(test_x)
+    train_y, val_y, test_y = (torch.from_numpy(y).long() for y in (train_y, val_y, test_y))
+    if ranks.main:
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise SbnError(f"cannot create run folder {out_dir}: {err.strerror}") from None
+
+    saved = load_training_state(out_dir / TRAINING_STATE, config) if resume else None
+    if saved is not None:
+        model = architectures.build(saved["architecture"])
+    model = set_method(model if model is not None else architectures.BUILDERS[config.arch](), config.method).to(device)
+    set_weight_norm(model, config.weight_norm)
+    # a last batch must give every process at least 2 images, or batch norm cannot train on it
+    steps_per_epoch = len(train_x) // config.batch_size + (len(train_x) % config.batch_size >= 2 * ranks.world)
+    if steps_per_epoch == 0:
+        raise SbnError(f"{len(train_x)} training images are too few for {ranks.world} process(es); "
+                       "raise --limit or lower --val-images")
+    total = steps_per_epoch * config.epochs
+    sharpening = Sharpening(config.v_start, config.v_end, total, config.v_shape)
+    optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
+    lr_schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, total)
+    loss_fn = nn.CrossEntropyLoss()
+    generator = torch.Generator().manual_seed(config.seed)
+    calibration = train_x[:config.calibration_images]
+    metrics: list[dict] = []
+    best: dict | None = None  # {"epoch", "state"}: the hard-calibrated network of the best epoch so far
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optimiser.load_state_dict(saved["optimiser"])
+        lr_schedule.load_state_dict(saved["lr_schedule"])
+        sharpening.step_count = saved["sharpening_step"]
+        generator.set_state(saved["generator"])
+        metrics = list(saved["metrics"])
+        best = saved["best"]
+    # every process computes the same permutation and takes every world-th image of each global
+    # batch, as DistributedSampler would; the union of the processes' batches is the 1-process batch
+    trainer = model if ranks.world == 1 else nn.parallel.DistributedDataParallel(
+        model, device_ids=[device.index] if device.type == "cuda" else None)
+    for epoch in range(len(metrics) + 1, config.epochs + 1):
+        model.train()
+        set_hard(model, False)
+        started = time.perf_counter()
+        order = torch.randperm(len(train_x), generator=generator)
+        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch}/{config.epochs}", disable=None if progress else True,
+                   leave=False, unit="batch")
+        for step in bar:
+            idx = order[step * config.batch_size:(step + 1) * config.batch_size][ranks.rank::ranks.world]
+            set_sharpness(model, sharpening.value, config.weight_v_scale)
+            x, y = normalise(train_x[idx]).to(device), train_y[idx].to(device)
+            loss = loss_fn(trainer(x), y)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            if config.grad_clip:
+                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            optimiser.step()
+            clip_latent_weights(model)
+            lr_schedule.step()
+            sharpening.step()
+            if step % 20 == 0 and progress:
+                bar.set_postfix(loss=f"{loss.item():.3f}", v=f"{sharpening.value:.1f}")
+        seconds = time.perf_counter() - started
+        if ranks.main:  # one evaluation, on the whole sets, as in a 1-process run
+            best = _evaluate(model, epoch, seconds, sharpening.value, calibration, (val_x, val_y),
+                             (test_x, test_y), metrics, best, progress)
+            save(out_dir / TRAINING_STATE, {
+                "config": plain(config), "architecture": architectures.describe(model),
+                "model": model.state_dict(), "optimiser": optimiser.state_dict(),
+                "lr_schedule": lr_schedule.state_dict(), "sharpening_step": sharpening.step_count,
+                "generator": generator.get_state(), "metrics": metrics, "best": best})
+            _write_metrics(out_dir, config, metrics, best["epoch"])
+        ranks.barrier()
+    if not ranks.main:
+        return model, metrics
+    # the checkpoint holds the best epoch's network with its hard statistics: the one exported
+    model.load_state_dict({k: v.to(torch.float32) for k, v in best["state"].items()})
+    save_checkpoint(out_dir / "model.pt", model, config, metrics[:best["epoch"]], best["epoch"])
+    _write_metrics(out_dir, config, metrics, best["epoch"])
+    return model, metrics
+
+
+def _evaluate(model, epoch, seconds, v, calibration, val, test, metrics, best, progress) -> dict:
+    """Append the epoch's record to ``metrics``; the new best ``{"epoch", "state"}``."""
+    hard = calibrate_hard(model, calibration)
+    record = {"epoch": epoch, "v": v, "seconds": round(seconds, 2),
+              "soft_accuracy": accuracy(model, *test), "hard_accuracy": accuracy(hard, *test)}
+    if len(val[0]):
+        record["val_hard_accuracy"] = accuracy(hard, *val)
+    metrics.append(record)
+    # ties go to the later, more trained epoch; without validation the last epoch wins
+    if best is None or record.get("val_hard_accuracy", 1.0) >= metrics[best["epoch"] - 1].get("val_hard_accuracy", 0.0):
+        best = {"epoch": epoch, "state": {k: t.to(torch.float32).clone() for k, t in hard.state_dict().items()}}
+    if progress:
+        val_text = f"  val {100 * record['val_hard_accuracy']:.2f}%" if "val_hard_accuracy" in record else ""
+        tqdm.write(f"epoch {epoch:3d}  v {v:8.1f}  soft {100 * record['soft_accuracy']:.2f}%  "
+                   f"hard {100 * record['hard_accuracy']:.2f}%{val_text}  ({seconds:.1f} s)")
+    return best
+
+
+def exported_record(out_dir: Path) -> dict:
+    """The metrics record of the epoch that ``model.pt`` holds, from ``metrics.json``."""
+    written = json.loads((Path(out_dir) / "metrics.json").read_text())
+    return written["epochs"][written["best_epoch"] - 1]
+
+
+def _write_metrics(out_dir: Path, config: TrainConfig, metrics: list[dict], best_epoch: int) -> None:
+    """metrics.json and curves.png, as they stand after the last epoch."""
+    write_atomically(out_dir / "metrics.json", lambda path: path.write_text(
+        json.dumps({"config": plain(config), "best_epoch": best_epoch, "epochs": metrics}, indent=2)))
+    plot_curves(metrics, out_dir / "curves.png", best_epoch)

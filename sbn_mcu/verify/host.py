@@ -1,0 +1,72 @@
+"""The generated C compiled with the host gcc, on the whole test split."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..codegen import ExportFolder, implementation_stub
+from ..codegen.environment import render
+from ..errors import SbnError
+from ..ir import reference
+from ..progress import batches
+from ..toolchain import compile_host
+from .data import test_split
+
+
+def host_scores(out_dir: Path, name: str, pixels: np.ndarray, num_classes: int,
+                extra_flags=(), timeout_s: float = 600, sources: list[Path] | None = None) -> np.ndarray:
+    """Scores of the generated C, compiled with the host gcc, for uint8 inputs (N, INPUT_SIZE).
+
+    ``sources`` are the model's C files: by default ``NAME.c`` in ``out_dir``,
+    or the implementation stub of a single header."""
+    with tempfile.TemporaryDirectory(prefix="sbn-host-") as tmp:
+        tmp = Path(tmp)
+        driver = tmp / "host_main.c"
+        driver.write_text(render("templates/host_main.c.j2", name=name, NAME=name.upper()))
+        model_sources = sources or [Path(out_dir) / f"{name}.c"]
+        if not model_sources[0].is_file():  # a single header
+            model_sources = [tmp / f"{name}_impl.c"]
+            model_sources[0].write_text(implementation_stub(name))
+        exe = compile_host([*model_sources, driver], tmp / "model", include_dirs=[Path(out_dir)],
+                           extra_flags=extra_flags)
+        inputs = tmp / "inputs.bin"
+        np.ascontiguousarray(pixels, dtype=np.uint8).tofile(inputs)
+        try:
+            run = subprocess.run([str(exe), str(inputs)], capture_output=True, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise SbnError(f"the host build of {name} did not finish within {timeout_s:g} s "
+                           "(does NAME_infer hang?)") from None
+        if run.returncode != 0:
+            raise SbnError(f"the host build of {name} failed with exit code {run.returncode}: "
+                           f"{run.stderr.decode(errors='replace').strip()[:200]}")
+    scores = np.frombuffer(run.stdout, dtype=np.int32)
+    if scores.size != len(pixels) * num_classes:
+        raise SbnError(f"the host build of {name} wrote {scores.size} scores, expected "
+                       f"{len(pixels) * num_classes}")
+    return scores.reshape(len(pixels), num_classes)
+
+
+def _reference_scores(model, pixels: np.ndarray, progress: bool) -> np.ndarray:
+    """The reference's scores, batch by batch behind a progress bar when asked."""
+    with batches(len(pixels), f"reference scores for {len(pixels):,} inputs", progress) as starts:
+        return np.concatenate([reference.run(model, pixels[i:i + 500]) for i in starts])
+
+
+def verify_host(out_dir: Path, data_dir: Path | None = None, limit: int | None = None,
+                timeout_s: float = 600, progress: bool = False) -> dict:
+    folder = ExportFolder.open(out_dir)
+    model = folder.model
+    pixels, labels = test_split(model, data_dir, limit)
+    expected = _reference_scores(model, pixels, progress)
+    with tempfile.TemporaryDirectory(prefix="sbn-stub-") as tmp:
+        got = host_scores(out_dir, folder.name, pixels, model.num_classes, timeout_s=timeout_s,
+                          sources=folder.sources(Path(tmp)))
+    bad = np.flatnonzero((got != expected).any(axis=1))
+    return {"target": "host", "n": len(pixels), "mismatches": int(bad.size),
+            "first_mismatches": bad[:10].tolist(),
+            "accuracy": float((reference.predict(got) == labels).mean()),
+            "reference_accuracy": float((reference.predict(expected) == labels).mean())}
