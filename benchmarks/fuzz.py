@@ -20,7 +20,7 @@ norms, activations without a norm). The script then
    an all-0 and an all-255 input and a 0/255 checkerboard.
 
 With ``--torch`` (the default) the float64 hard-mode torch network is checked
-against the reference too (``DESIGN.md``: torch in hard mode, the reference
+against the reference too (docs/semantics.md: torch in hard mode, the reference
 and the C must agree), layer by layer from the reference's own activations.
 A binary output where they differ must sit on an exact tie ``acc ==
 threshold``, where float64 torch decides by the sign of a rounded zero; any

@@ -130,9 +130,9 @@ def test_word_loops_count_the_loads_of_the_marked_loop(tmp_path):
         "    for (i = 0u; i < n; i++) { /* word loop: bytes */\n        s += p[i];\n    }\n    return s;\n}\n"
         "uint32_t sum_words(const uint32_t *p, uint32_t n)\n{\n    uint32_t s = 0u, i;\n"
         "    for (i = 0u; i < n; i++) { /* word loop: words */\n        s ^= p[i];\n    }\n    return s;\n}\n")
-    loops = loops.word_loops("cortex-m0", [tmp_path / "loops.c"], [], tmp_path)
-    assert loops["bytes"]["loads"] == 1 and loops["bytes"]["loads_per_word"] == 4.0
-    assert loops["words"]["loads"] == 1 and loops["words"]["loads_per_word"] == 1.0
+    found = loops.word_loops("cortex-m0", [tmp_path / "loops.c"], [], tmp_path)
+    assert found["bytes"]["loads"] == 1 and found["bytes"]["loads_per_word"] == 4.0
+    assert found["words"]["loads"] == 1 and found["words"]["loads_per_word"] == 1.0
 
 
 def test_a_profiled_report_needs_every_layer():

@@ -1,7 +1,7 @@
 """The bit-exact chain on real Fashion-MNIST: train → export → host C → QEMU.
 
 A tiny ``mlp`` and a tiny ``cnn`` are trained once per module (one epoch on a
-few images), exported, and then checked link by link, as DESIGN.md asks:
+few images), exported, and then checked link by link, as docs/semantics.md asks:
 
 * torch in hard mode and the numpy reference predict the same classes (and,
   since hard mode drops the score scale, give the same integer scores);
@@ -35,7 +35,8 @@ from sbn_mcu import toolchain
 from sbn_mcu import verify
 from sbn_mcu.export import export
 from sbn_mcu.training.freeze import freeze
-from sbn_mcu.ir.model import Conv2d, Dense, FrozenModel
+from sbn_mcu.ir.model import FrozenModel
+from sbn_mcu.ops import Conv2d, Dense
 from sbn_mcu.training.layers import hard_copy
 from sbn_mcu.training import TrainConfig, load_checkpoint, train
 from sbn_mcu.training.loop import normalise

@@ -18,7 +18,8 @@ import pytest
 
 from sbn_mcu import toolchain
 from sbn_mcu.errors import SbnError
-from sbn_mcu.toolchain import CORES, GoldenResult, run_golden
+from sbn_mcu.targets.cores import CORES
+from sbn_mcu.verify.golden import GoldenResult, run_golden
 from sbn_mcu.targets import cores
 
 # --------------------------------------------------------------------------

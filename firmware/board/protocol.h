@@ -1,15 +1,7 @@
 /*
- * The serial protocol between a host and the board firmware (main.c).
- * docs/protocol.md describes it for both sides; sbn_mcu/protocol.py is the
- * host's half.
- *
- * A frame, both ways:
- *
- *   0xA5 | type (1 byte) | length (2 bytes, LE) | payload | CRC (2 bytes, LE)
- *
- * The CRC is CRC-16/CCITT-FALSE (polynomial 0x1021, initial value 0xFFFF, no
- * reflection) over type, length and payload. Multi-byte fields are little
- * endian. The board answers every frame with exactly one frame.
+ * The serial protocol between a host and the board firmware (main.c): the
+ * constants of docs/protocol.md, which describes the frames for both sides;
+ * sbn_mcu/verify/protocol.py is the host's half.
  */
 #ifndef SBN_PROTOCOL_H
 #define SBN_PROTOCOL_H

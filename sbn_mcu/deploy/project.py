@@ -56,19 +56,19 @@ def check_fits(board: boards.Board, plan: Plan, input_size: int) -> tuple[int, i
 def write_project(export_dir: Path, board_name: str, fw_dir: Path) -> dict:
     """Write a standalone project for ``board_name`` into ``fw_dir``; return what was written."""
     board = boards.get(board_name)
-    folder = ExportFolder.open(export_dir)
-    name, model = folder.name, folder.model
+    export = ExportFolder.open(export_dir)
+    name, model = export.name, export.model
     flash_estimate, ram_estimate = check_fits(board, plan(model), model.input_size)
 
     fw = firmware_dir()
-    files: dict[str, str] = {f"model/{fname}": text for fname, text in folder.c_texts().items()}
-    if folder.single_header:  # one file compiles its implementation
+    files: dict[str, str] = {f"model/{fname}": text for fname, text in export.c_texts().items()}
+    if export.single_header:  # one file compiles its implementation
         files[f"model/{name}_impl.c"] = implementation_stub(name)
     for source, folder in {**_SHARED, f"board/{board.uart_driver}": "src"}.items():
         files[f"{folder}/{Path(source).name}"] = (fw / source).read_text()
 
     context = {"board": board, "name": name, "NAME": name.upper(), "baud": boards.BAUD,
-               "model_id": folder.model_id(), "stack_bytes": STACK_BYTES,
+               "model_id": export.model_id(), "stack_bytes": STACK_BYTES,
                "flash_estimate": flash_estimate, "ram_estimate": ram_estimate}
     for template, target in (("board.h.j2", "src/board.h"), ("board.ld.j2", "ld/board.ld"),
                              ("Makefile.j2", "Makefile"), ("README.md.j2", "README.md")):

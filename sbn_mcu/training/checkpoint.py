@@ -39,7 +39,7 @@ def save_checkpoint(path: Path, model: nn.Module, config: TrainConfig, metrics: 
         "dataset": config.dataset, "arch": config.arch, "method": config.method, "metrics": metrics,
         "best_epoch": best_epoch if best_epoch is not None else len(metrics),
     }
-    save(path, lambda tmp: torch.save(state, tmp))
+    save(path, state)
 
 
 def load_checkpoint(path: Path) -> tuple[nn.Module, dict]:

@@ -1,9 +1,8 @@
 """The host's half of the serial protocol of ``firmware/board/main.c``.
 
-A frame, both ways: ``0xA5 | type | length (u16 LE) | payload | CRC (u16 LE)``,
-where the CRC is CRC-16/CCITT-FALSE (``binascii.crc_hqx`` from 0xFFFF) over
-type, length and payload. ``firmware/board/protocol.h`` is the firmware's half
-and docs/protocol.md the description for both.
+docs/protocol.md describes the frames, once, for both halves;
+``firmware/board/protocol.h`` is the firmware's half. The CRC is
+``binascii.crc_hqx`` from 0xFFFF.
 
 The port is opened with pyserial's ``serial_for_url``, so PORT is a device
 (``/dev/ttyACM0``, a pty such as ``/dev/pts/3``) or a URL such as
