@@ -334,7 +334,9 @@ def golden(out_dir, golden_dir, count, input_files, data_dir):
 @main.command()
 @click.argument("out_dir", type=click.Path(path_type=Path))
 @click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
-def predict(out_dir, files):
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list: file, index, class, name and scores of each input.")
+def predict(out_dir, files, as_json):
     """Classify inputs with the generated C, compiled for the host.
 
     Each FILE is an image (needs Pillow), an .npy array of uint8 (one input,
@@ -351,13 +353,19 @@ def predict(out_dir, files):
 
     model = host.load(out_dir)
     names = model.model.meta.get("class_names") or []
-    for path in files:
+    rows = []
+    for path in files:  # every file is read before anything is printed: one bad file, one line
         x = read_inputs([path], model.model)
         scores, classes = model.infer(x)
-        for i, (c, row) in enumerate(zip(classes, scores)):
-            label = names[c] if c < len(names) else str(int(c))
-            where = f"{path}[{i}]" if len(x) > 1 else str(path)
-            click.echo(f"{where}: {label} (class {int(c)}) scores {row.tolist()}")
+        rows += [{"file": str(path), "index": i, "class": int(c),
+                  "name": names[c] if c < len(names) else str(int(c)), "scores": row.tolist(),
+                  "batch": len(x) > 1} for i, (c, row) in enumerate(zip(classes, scores))]
+    if as_json:
+        click.echo(json.dumps([{k: v for k, v in r.items() if k != "batch"} for r in rows], indent=2))
+        return
+    for r in rows:
+        where = f"{r['file']}[{r['index']}]" if r["batch"] else r["file"]
+        click.echo(f"{where}: {r['name']} (class {r['class']}) scores {r['scores']}")
 
 
 def _cores(value: str) -> list[str]:

@@ -143,3 +143,22 @@ def test_verify_host_prints_the_first_mismatching_scores(tmp_path):
     got[:, 1] += 1
     assert f"  input 0: expected {expected[0].tolist()}, got {got[0].tolist()}" in result.output.splitlines()
     assert f"  input 2: expected {expected[2].tolist()}, got {got[2].tolist()}" in result.output.splitlines()
+
+
+def test_predict_json(export_dir, tmp_path):
+    x = np.random.default_rng(9).integers(0, 256, (1, 28, 28), dtype=np.uint8)
+    np.save(tmp_path / "one.npy", x)
+    result = invoke("predict", export_dir, tmp_path / "one.npy", "--json")
+    assert result.exit_code == 0, result.output
+    expected = reference.run(ExportFolder.open(export_dir).model, x.reshape(1, -1))[0]
+    assert json.loads(result.output) == [{"file": str(tmp_path / "one.npy"), "index": 0,
+                                          "class": int(np.argmax(expected)), "name": str(np.argmax(expected)),
+                                          "scores": expected.tolist()}]
+
+
+def test_an_image_without_pillow_says_how_to_install_it(export_dir, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "PIL", None)  # import PIL now fails
+    (tmp_path / "shirt.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    assert "pip install pillow" in one_error(invoke("predict", export_dir, tmp_path / "shirt.png"))
