@@ -68,6 +68,7 @@ def main():
       sbn-mcu export runs/mlp/model.pt --out build/mlp --name fm
       sbn-mcu verify build/mlp --host
       sbn-mcu verify build/mlp --qemu cortex-m4
+      sbn-mcu golden build/mlp --out golden     # vectors for your own firmware tests
       sbn-mcu firmware build/mlp --board nucleo-f446re --out fw
     or everything at once:  sbn-mcu demo
     """
@@ -201,15 +202,24 @@ def export(checkpoint, out, name, data_dir, single_header, as_json):
         click.echo(f"wrote {out}/{sources}, {name}.sbn.npz, summary.json, {name}.cmake, {name}.mk")
 
 
+_TEXT_ONLY = ("passed", "mismatch_scores")  # in the text report, not in --json
+
+
 def _print_result(result: dict, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps({k: v for k, v in result.items() if k != "passed"}, indent=2))
+        click.echo(json.dumps({k: v for k, v in result.items() if k not in _TEXT_ONLY}, indent=2))
         return
     line = (f"{result['target']}: {result['n']} inputs, {result['mismatches']} mismatches, "
             f"accuracy {100 * result['accuracy']:.2f}%")
     if "reference_accuracy" in result:
         line += f" (reference {100 * result['reference_accuracy']:.2f}%)"
     click.echo(line)
+    for m in result.get("mismatch_scores", []):
+        click.echo(f"  input {m['index']}: expected {m['expected']}, got {m['got']}")
+    if result.get("per_class"):
+        click.echo("  accuracy per class: " + ", ".join(
+            f"{row['name']} {100 * row['accuracy']:.1f}%" if row["accuracy"] is not None else f"{row['name']} -"
+            for row in result["per_class"]))
     for diff in result.get("differences", []):
         click.echo(f"  vector {diff['vector']}: scores {diff['scores']} class {diff['class']}, "
                    f"expected {diff['expected']}")
@@ -239,14 +249,18 @@ def _print_result(result: dict, as_json: bool) -> None:
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=None,
               help="Seconds before a run counts as hung [host, QEMU: 300; serial: 5 per answer].")
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
-def verify(out_dir, host, qemu, port, baud, vectors, limit, data_dir, timeout, as_json):
+@click.option("--report-dir", type=click.Path(path_type=Path), default=None,
+              help="Host: also write confusion.json (and confusion.png where matplotlib is installed) here.")
+def verify(out_dir, host, qemu, port, baud, vectors, limit, data_dir, timeout, as_json, report_dir):
     """Check the generated C against the numpy reference, score by score.
 
     --host compiles with gcc -std=c99 -Wall -Wextra -Werror -pedantic and runs
     the test split; --qemu builds a bare-metal firmware and counts instructions
     per inference; --serial talks to a board (or a QEMU machine) running the
     firmware of `sbn-mcu firmware`, and reports throughput and cycles. Exits 1
-    if any score differs.
+    if any score differs. --host also prints the accuracy per class and the
+    first differing scores; --json adds per_class and the confusion matrix
+    (rows: true class, columns: the C's class).
 
     \b
     On a board:  sbn-mcu firmware build/mlp --board nucleo-f446re --out fw
@@ -257,6 +271,8 @@ def verify(out_dir, host, qemu, port, baud, vectors, limit, data_dir, timeout, a
 
     if not host and not qemu and not port:
         raise SbnError("choose --host, --qemu CORE, --serial PORT, or several")
+    if report_dir is not None and not host:
+        raise SbnError("--report-dir writes the host run's confusion matrix; add --host")
     progress = interactive() and not as_json
     targets = [(host, lambda: verify_host(out_dir, data_dir, limit, timeout or 300, progress=progress)),
                (qemu, lambda: verify_qemu(out_dir, qemu, vectors, data_dir, timeout or 300)),
@@ -268,11 +284,88 @@ def verify(out_dir, host, qemu, port, baud, vectors, limit, data_dir, timeout, a
             results.append(run())
             if not as_json:
                 _print_result(results[-1], False)
+    if report_dir is not None:
+        from .verify.report import write_report
+
+        written = write_report(report_dir, results[0])
+        if not as_json:
+            click.echo(f"wrote {', '.join(str(p) for p in written)}")
     if as_json:  # one JSON document: an object per target, a list for both
-        shown = [{k: v for k, v in r.items() if k != "passed"} for r in results]
+        shown = [{k: v for k, v in r.items() if k not in _TEXT_ONLY} for r in results]
         click.echo(json.dumps(shown[0] if len(shown) == 1 else shown, indent=2))
     if any(r["mismatches"] for r in results):
         raise SbnError("the generated C disagrees with the reference; see the mismatches above")
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.option("--out", "golden_dir", type=click.Path(path_type=Path), required=True,
+              help="Folder to write (empty, or an earlier golden folder); never the export folder.")
+@click.option("--count", type=click.IntRange(min=1), default=None,
+              help="The first K test images of the model's dataset [default: 20].")
+@click.option("--inputs", "input_files", multiple=True, type=click.Path(path_type=Path), metavar="FILE",
+              help="Your own inputs instead: uint8 .npy/.npz of shape (K, INPUT_SIZE) or (K, *input_shape), "
+                   "or an image (needs Pillow). Repeat for several files.")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+              help="Dataset folder for the test images.")
+def golden(out_dir, golden_dir, count, input_files, data_dir):
+    """Write golden vectors for testing the model inside your own firmware.
+
+    The reference's int32 scores and classes for some inputs, as C you link
+    beside NAME.c: NAME_golden.h / NAME_golden.c define
+    NAME_golden_check(report), which runs every vector through NAME_infer and
+    returns how many differ (no libc; report may be NULL). test_NAME_golden.c
+    is a ready Unity test (bring Unity's unity.c/unity.h yourself).
+    golden.npz and golden.json hold the same vectors for host tools.
+
+    \b
+      sbn-mcu golden build/mlp --out golden --count 50
+      sbn-mcu golden build/mlp --out golden --inputs mine.npy
+      gcc -Ibuild/mlp -Igolden build/mlp/fm.c golden/fm_golden.c main.c
+    """
+    from .verify.golden_files import write_golden
+
+    if count is not None and input_files:
+        raise click.UsageError("give --count or --inputs, not both")
+    info = write_golden(out_dir, golden_dir, count or 20, input_files, data_dir)
+    click.echo(f"wrote {info['count']} golden vectors to {golden_dir}: {', '.join(info['files'])}")
+
+
+@main.command()
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON list: file, index, class, name and scores of each input.")
+def predict(out_dir, files, as_json):
+    """Classify inputs with the generated C, compiled for the host.
+
+    Each FILE is an image (needs Pillow), an .npy array of uint8 (one input,
+    or a batch of shape (N, INPUT_SIZE) or (N, *input_shape)) or a .csv file
+    with one row of INPUT_SIZE values 0..255. Prints the class and the
+    scores, computed by NAME_infer itself (compiled once with gcc, cached).
+
+    \b
+      sbn-mcu predict build/mlp shirt.png
+      sbn-mcu predict build/mlp batch.npy
+    """
+    from . import host
+    from .inputs import read_inputs
+
+    model = host.load(out_dir)
+    names = model.model.meta.get("class_names") or []
+    rows = []
+    for path in files:  # every file is read before anything is printed: one bad file, one line
+        x = read_inputs([path], model.model)
+        scores, classes = model.infer(x)
+        rows += [{"file": str(path), "index": i, "class": int(c),
+                  "name": names[c] if c < len(names) else str(int(c)), "scores": row.tolist(),
+                  "batch": len(x) > 1} for i, (c, row) in enumerate(zip(classes, scores))]
+    if as_json:
+        click.echo(json.dumps([{k: v for k, v in r.items() if k != "batch"} for r in rows], indent=2))
+        return
+    for r in rows:
+        where = f"{r['file']}[{r['index']}]" if r["batch"] else r["file"]
+        click.echo(f"{where}: {r['name']} (class {r['class']}) scores {r['scores']}")
 
 
 def _cores(value: str) -> list[str]:

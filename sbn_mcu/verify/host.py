@@ -66,7 +66,36 @@ def verify_host(out_dir: Path, data_dir: Path | None = None, limit: int | None =
         got = host_scores(out_dir, folder.name, pixels, model.num_classes, timeout_s=timeout_s,
                           sources=folder.sources(Path(tmp)))
     bad = np.flatnonzero((got != expected).any(axis=1))
+    predicted = reference.predict(got)
+    confusion = confusion_matrix(labels, predicted, model.num_classes)
     return {"target": "host", "n": len(pixels), "mismatches": int(bad.size),
             "first_mismatches": bad[:10].tolist(),
-            "accuracy": float((reference.predict(got) == labels).mean()),
-            "reference_accuracy": float((reference.predict(expected) == labels).mean())}
+            "accuracy": float((predicted == labels).mean()),
+            "reference_accuracy": float((reference.predict(expected) == labels).mean()),
+            "per_class": per_class(confusion, model.meta.get("class_names")),
+            "confusion": confusion.tolist(),
+            # for the text report only: the CLI leaves it out of --json
+            "mismatch_scores": [{"index": int(i), "expected": expected[i].tolist(), "got": got[i].tolist()}
+                                for i in bad[:5]]}
+
+
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
+    """Counts (true label, class the C predicted).
+
+    >>> confusion_matrix(np.array([0, 1, 1]), np.array([0, 0, 1]), 2).tolist()
+    [[1, 0], [1, 1]]
+    """
+    matrix = np.zeros((num_classes, num_classes), np.int64)
+    np.add.at(matrix, (np.asarray(labels, np.int64), np.asarray(predicted, np.int64)), 1)
+    return matrix
+
+
+def per_class(confusion: np.ndarray, class_names=None) -> list[dict]:
+    """Each true class's count and accuracy (None for a class absent from the inputs)."""
+    rows = []
+    for c, row in enumerate(confusion):
+        n = int(row.sum())
+        name = class_names[c] if class_names and c < len(class_names) else str(c)
+        rows.append({"class": c, "name": name, "n": n,
+                     "accuracy": float(row[c] / n) if n else None})
+    return rows
