@@ -1,0 +1,108 @@
+"""Regression tests for the robustness issue: ties, round trips, bad numbers, full disks, bad data, messages."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from conftest import randomize, torch_scores
+from sbn_mcu.errors import SbnError
+from sbn_mcu.ir import reference
+from sbn_mcu.training import architectures
+from sbn_mcu.training.freeze import check_against_torch, freeze
+from sbn_mcu.training.layers import hard_copy
+
+
+def _norm_inputs(model, x):
+    """The float64 hard-mode input of every batch norm of ``model`` for uint8 images ``x``."""
+    hard = hard_copy(model)
+    seen = []
+    hooks = [m.register_forward_hook(lambda m, i, o: seen.append(i[0].clone()))
+             for m in hard if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    with torch.no_grad():
+        hard(torch.from_numpy(x).double() / 127.5 - 1)
+    for h in hooks:
+        h.remove()
+    return seen
+
+
+def tied_mlp(seed=0):
+    """An mlp whose batch-norm means are sums that its inputs reach exactly (beta = 0)."""
+    rng = np.random.default_rng(seed)
+    model = randomize(architectures.mlp((784, 24, 24, 10)), rng)
+    x = rng.integers(0, 256, size=(40, 1, 28, 28), dtype=np.uint8)
+    x[:8] = 255  # q = 255 everywhere: the first layer's pre-activation is an integer
+    x[8:16] = 0
+    norms = [m for m in model if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for k, norm in enumerate(norms):
+        with torch.no_grad():
+            norm.bias.zero_()
+            norm.weight.copy_(torch.where(norm.weight == 0, torch.ones_like(norm.weight), norm.weight))
+            sums = _norm_inputs(model, x)[k]
+            pick = sums[rng.integers(0, 16 if k == 0 else len(x), size=norm.num_features),
+                        torch.arange(norm.num_features)]
+            norm.running_mean.copy_(pick.float())
+    return model, x
+
+
+def test_batch_norm_ties_follow_sign_zero_is_plus_one():
+    model, x = tied_mlp()
+    frozen = freeze(model, (1, 28, 28))
+    sums = _norm_inputs(model, x)
+    ties = sum(int((s == m.running_mean.double()).sum()) for s, m in
+               zip(sums, [m for m in model if isinstance(m, nn.modules.batchnorm._BatchNorm)]))
+    assert ties > 20  # the statistics are adversarial
+    np.testing.assert_array_equal(torch_scores(model, x), reference.run(frozen, x))
+    assert check_against_torch(model, frozen, x) == 0
+
+
+# 2. checkpoint round trip: every setting that changes the computation survives save -> load
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from sbn_mcu.training.checkpoint import load_checkpoint, save_checkpoint
+from sbn_mcu.training.config import TrainConfig
+from sbn_mcu.training.layers import SBActivation, SBConv2d, SBLinear, Scores
+
+
+@st.composite
+def conv_models(draw):
+    k = draw(st.sampled_from([1, 2, 3]))
+    conv = SBConv2d(1, 4, k, stride=draw(st.sampled_from([1, 2])), padding=draw(st.sampled_from([0, 1])),
+                    dilation=draw(st.sampled_from([1, 2])),
+                    padding_mode=draw(st.sampled_from(["zeros", "circular", "reflect", "replicate"])))
+    affine, track = draw(st.booleans()), draw(st.booleans())
+    pool = nn.MaxPool2d(draw(st.sampled_from([2, 3])), draw(st.sampled_from([1, 2])), padding=draw(st.sampled_from([0, 1])),
+                        ceil_mode=draw(st.booleans()))
+    eps = draw(st.sampled_from([1e-5, 1e-3, 0.5]))
+    body = nn.Sequential(conv, nn.BatchNorm2d(4, eps=eps, affine=affine, track_running_stats=track,
+                                              momentum=draw(st.sampled_from([0.1, None]))),
+                         SBActivation(), pool, nn.Flatten())
+    with torch.no_grad():
+        features = body(torch.zeros(2, 1, 12, 12)).shape[1]
+    return nn.Sequential(*body, SBLinear(features, 5), Scores())
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(model=conv_models(), seed=st.integers(0, 2 ** 16))
+def test_checkpoint_round_trip_keeps_hard_outputs(tmp_path, model, seed):
+    randomize(model, np.random.default_rng(seed))
+    save_checkpoint(tmp_path / "m.pt", model, TrainConfig(), [], input_shape=(1, 12, 12))
+    loaded, _ = load_checkpoint(tmp_path / "m.pt")
+    x = torch.from_numpy(np.random.default_rng(seed).integers(0, 256, (6, 1, 12, 12))).double() / 127.5 - 1
+    with torch.no_grad():
+        torch.testing.assert_close(hard_copy(loaded)(x), hard_copy(model)(x), rtol=0, atol=0)
+
+
+def test_checkpoint_refuses_unsupported_module_at_save(tmp_path):
+    model = nn.Sequential(nn.Flatten(), SBLinear(784, 10), nn.ReLU())
+    with pytest.raises(SbnError, match="cannot save layer ReLU") as err:
+        save_checkpoint(tmp_path / "m.pt", model, TrainConfig(), [])
+    assert "\n" not in str(err.value) and not (tmp_path / "m.pt").exists()
+
+
+def test_checkpoint_that_is_a_directory_says_so(tmp_path):
+    with pytest.raises(SbnError, match="is a directory"):
+        load_checkpoint(tmp_path)
