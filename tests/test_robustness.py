@@ -106,3 +106,68 @@ def test_checkpoint_refuses_unsupported_module_at_save(tmp_path):
 def test_checkpoint_that_is_a_directory_says_so(tmp_path):
     with pytest.raises(SbnError, match="is a directory"):
         load_checkpoint(tmp_path)
+
+
+# 3. bad training numbers: refused before the run folder exists; divergence stops with one line
+
+import math
+import os
+import subprocess
+import sys
+
+from sbn_mcu.training import loop
+from sbn_mcu.training.checkpoint import TRAINING_STATE
+
+
+def sbn(*args, timeout: float = 300):
+    env = {k: v for k, v in os.environ.items() if k != "SBN_MCU_DEBUG"}
+    return subprocess.run([sys.executable, "-m", "sbn_mcu", *map(str, args)], capture_output=True, text=True,
+                          env=env, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def one_line(proc) -> str:
+    assert proc.returncode == 1, (proc.stdout, proc.stderr)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "internal error" not in lines[0], proc.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("option, value", [("--lr", "inf"), ("--lr", "nan"), ("--v-end", "nan"),
+                                           ("--v-end", "inf"), ("--batch-size", "1")])
+def test_bad_training_numbers_are_refused_before_the_run_folder(tmp_path, option, value):
+    with pytest.raises(SbnError, match=option):
+        loop.train(TrainConfig(**{option[2:].replace("-", "_"): float(value) if option != "--batch-size"
+                                  else int(value)}, limit=50, epochs=1), tmp_path / "run", progress=False)
+    assert not (tmp_path / "run").exists()
+
+
+def test_cli_bad_number_is_one_line(tmp_path):
+    assert "--lr" in one_line(sbn("train", "--lr", "nan", "--limit", 50, "--epochs", 1, "--out", tmp_path / "r"))
+    assert not (tmp_path / "r").exists()
+
+
+def test_divergence_stops_naming_epoch_and_step_and_keeps_the_last_epoch(tmp_path, monkeypatch):
+    config = TrainConfig(limit=200, epochs=2, batch_size=50, val_images=0, calibration_images=100)
+    real = loop.clip_latent_weights
+    steps = {"n": 0}
+
+    def poison_in_epoch_two(model):  # the weights turn NaN in the second step of epoch 2
+        real(model)
+        steps["n"] += 1
+        if steps["n"] == 4 + 2:
+            with torch.no_grad():
+                next(model.parameters()).fill_(math.nan)
+
+    monkeypatch.setattr(loop, "clip_latent_weights", poison_in_epoch_two)
+    with pytest.raises(SbnError, match=r"diverged at epoch 2, step 2: a weight is NaN.*keeps epoch 1") as err:
+        loop.train(config, tmp_path / "run", progress=False)
+    assert "\n" not in str(err.value)
+    saved = torch.load(tmp_path / "run" / TRAINING_STATE, weights_only=True)
+    assert len(saved["metrics"]) == 1
+    assert all(torch.isfinite(t).all() for t in saved["model"].values() if t.is_floating_point())
+
+
+def test_short_training_run_prints_no_warnings(tmp_path):
+    proc = sbn("train", "--limit", 60, "--epochs", 1, "--batch-size", 30, "--val-images", 0, "--out", tmp_path / "r")
+    assert proc.returncode == 0, proc.stderr
+    assert "Warning" not in proc.stderr and "warn" not in proc.stderr.lower(), proc.stderr
