@@ -171,3 +171,56 @@ def test_short_training_run_prints_no_warnings(tmp_path):
     proc = sbn("train", "--limit", 60, "--epochs", 1, "--batch-size", 30, "--val-images", 0, "--out", tmp_path / "r")
     assert proc.returncode == 0, proc.stderr
     assert "Warning" not in proc.stderr and "warn" not in proc.stderr.lower(), proc.stderr
+
+
+# 4. a full disk while saving: one line, no .tmp left, the earlier file intact
+
+from sbn_mcu.training import checkpoint as checkpoint_module
+
+ENFORCE = ("[enforce fail at inline_container.cc:595] . unexpected pos 64 vs 0\n"
+           "frame #0: c10::ThrowEnforceNotMet(char const*, int, char const*, std::string const&, void const*)")
+
+
+def _disk_full(obj, f, *args, **kwargs):
+    with open(f, "wb") as out:
+        out.write(b"PK\x03\x04partial")
+    raise RuntimeError(ENFORCE)
+
+
+def test_disk_full_while_saving_keeps_the_earlier_checkpoint(tmp_path, monkeypatch):
+    path = tmp_path / "training.pt"
+    checkpoint_module.save(path, {"epoch": 1})
+    before = path.read_bytes()
+    monkeypatch.setattr(checkpoint_module.torch, "save", _disk_full)
+    with pytest.raises(SbnError) as err:
+        checkpoint_module.save(path, {"epoch": 2})
+    message = str(err.value)
+    assert "\n" not in message and "enforce fail" in message and "free disk space" in message
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["training.pt"]
+
+
+def test_disk_full_during_training_is_one_line_on_the_cli(tmp_path):
+    # the CLI in a process, with torch.save failing on the second epoch's save
+    script = (
+        "import sys, torch, sbn_mcu.training.checkpoint as c\n"
+        "real = torch.save; calls = []\n"
+        "def full(obj, f, *a, **k):\n"
+        "    calls.append(f)\n"
+        "    if len(calls) == 2:\n"
+        "        open(f, 'wb').write(b'partial')\n"
+        f"        raise RuntimeError({ENFORCE!r})\n"
+        "    return real(obj, f, *a, **k)\n"
+        "torch.save = full\n"
+        "from sbn_mcu.cli import main\n"
+        "sys.argv = ['sbn-mcu'] + sys.argv[1:]\n"
+        "main()\n")
+    run_dir = tmp_path / "run"
+    env = {k: v for k, v in os.environ.items() if k != "SBN_MCU_DEBUG"}
+    proc = subprocess.run([sys.executable, "-c", script, "train", "--limit", "60", "--epochs", "2", "--batch-size", "30",
+                           "--val-images", "0", "--out", str(run_dir)], capture_output=True, text=True, env=env,
+                          timeout=300, stdin=subprocess.DEVNULL)
+    assert "cannot write" in one_line(proc)
+    assert not list(run_dir.glob("*.tmp"))
+    saved = torch.load(run_dir / TRAINING_STATE, weights_only=True)
+    assert len(saved["metrics"]) == 1
