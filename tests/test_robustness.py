@@ -224,3 +224,54 @@ def test_disk_full_during_training_is_one_line_on_the_cli(tmp_path):
     assert not list(run_dir.glob("*.tmp"))
     saved = torch.load(run_dir / TRAINING_STATE, weights_only=True)
     assert len(saved["metrics"]) == 1
+
+
+# 5. empty or mismatched test data
+
+import struct
+
+from sbn_mcu import codegen
+
+
+def write_idx(folder, images: np.ndarray, labels: np.ndarray, split="t10k"):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{split}-images-idx3-ubyte").write_bytes(struct.pack(">I3I", 0x803, *images.shape) + images.tobytes())
+    (folder / f"{split}-labels-idx1-ubyte").write_bytes(struct.pack(">II", 0x801, len(labels)) + labels.tobytes())
+    return folder
+
+
+def small_checkpoint(path, input_shape=(1, 28, 28), seed=0):
+    n = int(np.prod(input_shape))
+    model = randomize(architectures.mlp((n, 16, 10)), np.random.default_rng(seed))
+    save_checkpoint(path, model, TrainConfig(), [], input_shape=input_shape)
+    return path, model
+
+
+def tiny_export(path, name="fm", seed=0):
+    model = randomize(architectures.mlp((784, 16, 10)), np.random.default_rng(seed))
+    frozen = freeze(model, (1, 28, 28), meta={"dataset": "fashion-mnist"})
+    return codegen.ExportFolder.create(path, frozen, name).path
+
+
+@pytest.fixture
+def empty_data(tmp_path):
+    return write_idx(tmp_path / "empty", np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8))
+
+
+def test_export_on_an_empty_test_split_writes_nothing(tmp_path, empty_data):
+    ckpt, _ = small_checkpoint(tmp_path / "m.pt")
+    line = one_line(sbn("export", ckpt, "--out", tmp_path / "out", "--data-dir", empty_data))
+    assert "holds no images" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_verify_host_on_an_empty_test_split_is_one_line(tmp_path, empty_data):
+    out = tiny_export(tmp_path / "fm")
+    assert "holds no images" in one_line(sbn("verify", out, "--host", "--data-dir", empty_data))
+
+
+def test_checkpoint_input_shape_not_matching_the_dataset_is_named(tmp_path):
+    ckpt, _ = small_checkpoint(tmp_path / "m.pt", input_shape=(3, 10, 10))
+    line = one_line(sbn("export", ckpt, "--out", tmp_path / "out"))
+    assert "input shape 3x10x10 does not match" in line and "28x28" in line, line
+    assert not (tmp_path / "out").exists()

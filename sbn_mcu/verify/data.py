@@ -17,6 +17,7 @@ def test_split(model, data_dir: Path | None, limit: int | None):
     pixels, labels = data.load(dataset, "test", data_dir)
     if limit is not None:
         pixels, labels = pixels[:limit], labels[:limit]
+    pixels = data.fit_model(pixels, model.input_shape, dataset)
     return pixels.reshape(len(pixels), -1), labels
 
 
