@@ -275,3 +275,74 @@ def test_checkpoint_input_shape_not_matching_the_dataset_is_named(tmp_path):
     line = one_line(sbn("export", ckpt, "--out", tmp_path / "out"))
     assert "input shape 3x10x10 does not match" in line and "28x28" in line, line
     assert not (tmp_path / "out").exists()
+
+
+# 6. messages
+
+import pickle
+import argparse
+
+
+def test_long_name_is_refused_before_the_checkpoint_is_read(tmp_path):
+    line = one_line(sbn("export", tmp_path / "missing.pt", "--out", tmp_path / "out", "--name", "m" * 65))
+    assert "at most 64" in line and "--name" in line
+
+
+def test_directory_as_checkpoint_says_directory(tmp_path):
+    assert "is a directory" in one_line(sbn("export", tmp_path, "--out", tmp_path / "out"))
+
+
+def test_foreign_pickle_is_one_line_without_torch_warnings(tmp_path):
+    path = tmp_path / "foreign.pt"
+    path.write_bytes(pickle.dumps(argparse.Namespace(a=1)))
+    assert "corrupt" in one_line(sbn("export", path, "--out", tmp_path / "out"))
+    torch.save(argparse.Namespace(a=1), tmp_path / "zip.pt")
+    assert "corrupt" in one_line(sbn("export", tmp_path / "zip.pt", "--out", tmp_path / "out"))
+
+
+@pytest.fixture(scope="module")
+def fm_export(tmp_path_factory):
+    return tiny_export(tmp_path_factory.mktemp("fm") / "fm")
+
+
+def test_too_many_vectors_say_how_many_there_are(fm_export):
+    line = one_line(sbn("verify", fm_export, "--qemu", "cortex-m4", "--vectors", 20000))
+    assert "--vectors 10000 or fewer" in line
+
+
+def test_vectors_that_overflow_flash_say_how_many_fit(fm_export):
+    line = one_line(sbn("verify", fm_export, "--qemu", "cortex-m0", "--vectors", 400))
+    fit = int(re.search(r"use --vectors (\d+) or fewer", line).group(1))
+    assert 100 < fit < 400
+    proc = sbn("verify", fm_export, "--qemu", "cortex-m0", "--vectors", fit)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_short_qemu_timeout_says_raise_timeout(tmp_path):
+    out = tiny_export(tmp_path / "fm")  # an infer that never returns stands in for a slow model
+    (out / "fm.c").write_text('#include "fm.h"\nint32_t fm_infer(const uint8_t *input, int32_t *scores)\n'
+                              '{ (void)input; (void)scores; for (;;) { } }\n')
+    line = one_line(sbn("verify", out, "--qemu", "cortex-m4", "--vectors", 1, "--timeout", 0.1))
+    assert "within 0.1 s" in line and "raise --timeout" in line
+
+
+# 7. names as given, through every command
+
+import re
+
+
+@pytest.mark.parametrize("name", ["Fm", "main", "memcpy"])
+def test_mixed_case_and_libc_names_work_through_every_command(tmp_path, name):
+    ckpt, _ = small_checkpoint(tmp_path / "m.pt")
+    out = tmp_path / "export"
+    proc = sbn("export", ckpt, "--out", out, "--name", name)
+    assert proc.returncode == 0, proc.stderr
+    assert (out / f"{name}.h").is_file() and (out / f"{name}.c").is_file()
+    proc = sbn("verify", out, "--host", "--limit", 100, "--qemu", "cortex-m4", "--vectors", 3)
+    assert proc.returncode == 0 and "0 mismatches" in proc.stdout, proc.stderr
+    proc = sbn("bench", out, "--cpu", "cortex-m4", "--vectors", 2)
+    assert proc.returncode == 0, proc.stderr
+    proc = sbn("firmware", out, "--board", "mps2-an386", "--out", tmp_path / "fw")
+    assert proc.returncode == 0, proc.stderr
+    make = subprocess.run(["make", "-s", "-C", str(tmp_path / "fw")], capture_output=True, text=True)
+    assert make.returncode == 0, make.stderr
