@@ -31,7 +31,7 @@ def export(checkpoint: Path, out_dir: Path, name: str = "model", data_dir: Path 
                         meta={"dataset": dataset, "arch": state.get("arch"),
                               "training": (state.get("metrics") or [{}])[-1]})
         pixels, _ = data.load(dataset, "test", data_dir)
-        pixels = pixels.reshape((len(pixels),) + frozen.input_shape)
+        pixels = data.fit_model(pixels, frozen.input_shape, dataset)
         disagreements = check_against_torch(model, frozen, pixels, progress)
         if disagreements:
             raise SbnError(f"the frozen model disagrees with torch's hard network on {disagreements} of "

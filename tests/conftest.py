@@ -45,8 +45,10 @@ def randomize(model, rng: np.random.Generator, input_spread: float = 0.58):
             std = float(np.sqrt(max(fan_in, 1e-3)))
             gamma = rng.normal(size=n) * rng.choice([0.1, 1.0, 10.0], size=n)
             gamma[rng.random(n) < 0.2] = 0.0
-            m.running_mean.copy_(torch.from_numpy(rng.normal(scale=0.7 * std, size=n)))
-            m.running_var.copy_(torch.from_numpy(std ** 2 * rng.uniform(0.05, 3.0, size=n)))
+            mean, var = rng.normal(scale=0.7 * std, size=n), std ** 2 * rng.uniform(0.05, 3.0, size=n)
+            if m.track_running_stats:  # without, batch norm uses each batch's statistics
+                m.running_mean.copy_(torch.from_numpy(mean))
+                m.running_var.copy_(torch.from_numpy(var))
             if m.affine:
                 m.weight.data = torch.from_numpy(gamma).to(m.weight.dtype)
                 m.bias.data = torch.from_numpy(rng.normal(size=n)).to(m.bias.dtype)

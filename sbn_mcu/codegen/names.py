@@ -12,12 +12,17 @@ float for goto if inline int long register restrict return short signed sizeof s
 typedef union unsigned void volatile while _Bool _Complex _Imaginary""".split())
 
 
+MAX_LENGTH = 64  # a prefix of every symbol: long ones pass C99's 31 significant external characters anyway
+
+
 def check_name(name: str) -> str:
-    """A model name must be a C identifier that is not a keyword.
+    """A model name must be a C identifier of at most MAX_LENGTH characters that is not a keyword.
 
     >>> check_name("fashion_mlp")
     'fashion_mlp'
     """
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or name in C_KEYWORDS or keyword.iskeyword(name):
-        raise SbnError(f"model name {name!r} is not a valid C identifier (letters, digits, _; not a keyword)")
+        raise SbnError(f"model name {name[:80]!r} is not a valid C identifier (letters, digits, _; not a keyword)")
+    if len(name) > MAX_LENGTH:
+        raise SbnError(f"model name is {len(name)} characters long; choose a --name of at most {MAX_LENGTH}")
     return name

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import SbnError
+
 # Where the datasets live when no --data-dir is given. Only Fashion-MNIST has a
 # Debian package; the MNIST entry exists so the error message can say so.
 DEFAULT_DIRS = {
@@ -23,3 +25,20 @@ def load(dataset: str, split: str, data_dir: Path | None = None):
     from .idx import load as load_idx
 
     return load_idx(dataset, split, data_dir)
+
+
+def fit_model(pixels, input_shape, dataset: str, split: str = "test"):
+    """``pixels`` (N, 28, 28) reshaped to the model's input, or one line saying why they cannot be.
+
+    An empty split would check nothing, so it is refused rather than passed.
+    """
+    import numpy as np
+
+    if len(pixels) == 0:
+        raise SbnError(f"the {dataset} {split} split holds no images; nothing to check against, so point "
+                       "--data-dir at a folder whose t10k files hold images")
+    if int(np.prod(pixels.shape[1:])) != int(np.prod(input_shape)):
+        shown = "x".join(map(str, input_shape))
+        raise SbnError(f"the model's input shape {shown} does not match the {dataset} images "
+                       f"({'x'.join(map(str, pixels.shape[1:]))}); use the dataset the model was trained on")
+    return pixels.reshape((len(pixels),) + tuple(input_shape))

@@ -64,8 +64,8 @@ def write_project(export_dir: Path, board_name: str, fw_dir: Path) -> dict:
     files: dict[str, str] = {f"model/{fname}": text for fname, text in export.c_texts().items()}
     if export.single_header:  # one file compiles its implementation
         files[f"model/{name}_impl.c"] = implementation_stub(name)
-    for source, folder in {**_SHARED, f"board/{board.uart_driver}": "src"}.items():
-        files[f"{folder}/{Path(source).name}"] = (fw / source).read_text()
+    for source, subdir in {**_SHARED, f"board/{board.uart_driver}": "src"}.items():
+        files[f"{subdir}/{Path(source).name}"] = (fw / source).read_text()
 
     context = {"board": board, "name": name, "NAME": name.upper(), "baud": boards.BAUD,
                "model_id": export.model_id(), "stack_bytes": STACK_BYTES,

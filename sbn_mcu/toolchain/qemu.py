@@ -70,8 +70,9 @@ def run_status(elf: Path, core: Core, timeout_s: float) -> tuple[int, str]:
         out, err = proc.communicate()
         fault = _fault_line(out)
         extra = f": {_describe_fault(fault, elf)}" if fault else ""
+        # a short --timeout is the likelier cause than a hang: say how to tell them apart
         raise ToolError(f"QEMU did not finish within {timeout_s:g} s on {core.name} "
-                        f"({core.machine}) (firmware hung?){extra}",
+                        f"({core.machine}){extra}; raise --timeout (the firmware may also hang)",
                         details=out + err) from None
     except BaseException:  # Ctrl-C and friends: never leave QEMU running
         os.killpg(proc.pid, signal.SIGKILL)

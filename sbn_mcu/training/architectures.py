@@ -64,26 +64,37 @@ BUILDERS = {"mlp": mlp, "cnn": cnn, "cnn-large": cnn_large}
 assert BUILDERS.keys() == ARCHITECTURES.keys()
 
 
+def _pair(v):
+    return list(v) if isinstance(v, (tuple, list)) else v
+
+
+# Every constructor setting that changes the computation is stored, so a
+# reloaded model computes what the saved one did (or build refuses it).
 def _describe_one(m: nn.Module) -> dict:
-    if isinstance(m, SBLinear):
+    if type(m) is SBLinear:
         return {"type": "linear", "in_features": m.in_features, "out_features": m.out_features}
-    if isinstance(m, SBConv2d):
+    if type(m) is SBConv2d:
         return {"type": "conv2d", "in_channels": m.in_channels, "out_channels": m.out_channels,
-                "kernel_size": m.kernel_size[0], "stride": m.stride[0], "padding": m.padding[0]}
-    if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
-        return {"type": "batchnorm", "num_features": m.num_features, "eps": m.eps,
+                "kernel_size": _pair(m.kernel_size), "stride": _pair(m.stride), "padding": _pair(m.padding),
+                "dilation": _pair(m.dilation), "groups": m.groups, "padding_mode": m.padding_mode}
+    if type(m) in (nn.BatchNorm1d, nn.BatchNorm2d):
+        return {"type": "batchnorm", "num_features": m.num_features, "eps": m.eps, "momentum": m.momentum,
+                "affine": m.affine, "track_running_stats": m.track_running_stats,
                 "conv": isinstance(m, nn.BatchNorm2d)}
-    if isinstance(m, SBActivation):
+    if type(m) is SBActivation:
         return {"type": "activation"}
-    if isinstance(m, nn.MaxPool2d):
-        return {"type": "maxpool2d", "kernel_size": m.kernel_size, "stride": m.stride}
-    if isinstance(m, nn.Flatten):
-        return {"type": "flatten"}
-    if isinstance(m, Scores):
+    if type(m) is nn.MaxPool2d:
+        if m.return_indices:
+            raise SbnError("cannot save nn.MaxPool2d(return_indices=True): it returns a tuple; drop the option")
+        return {"type": "maxpool2d", "kernel_size": _pair(m.kernel_size), "stride": _pair(m.stride),
+                "padding": _pair(m.padding), "dilation": _pair(m.dilation), "ceil_mode": m.ceil_mode}
+    if type(m) is nn.Flatten:
+        return {"type": "flatten", "start_dim": m.start_dim, "end_dim": m.end_dim}
+    if type(m) is Scores:
         return {"type": "scores"}
     from .freeze import SUPPORTED
 
-    raise SbnError(f"unsupported layer {type(m).__name__}; supported: {SUPPORTED}")
+    raise SbnError(f"cannot save layer {type(m).__name__}: a checkpoint can hold only {SUPPORTED}")
 
 
 def describe(model: nn.Sequential) -> list[dict]:
@@ -91,20 +102,31 @@ def describe(model: nn.Sequential) -> list[dict]:
     return [_describe_one(m) for m in model]
 
 
+def _tuple(v):
+    return tuple(v) if isinstance(v, list) else v
+
+
 def build(description: list[dict]) -> nn.Sequential:
-    """The inverse of :func:`describe`: fresh modules, weights to be loaded."""
+    """The inverse of :func:`describe`: fresh modules, weights to be loaded.
+
+    Settings missing from an older checkpoint take the defaults it was written with.
+    """
     makers = {
         "linear": lambda d: SBLinear(d["in_features"], d["out_features"]),
-        "conv2d": lambda d: SBConv2d(d["in_channels"], d["out_channels"], d["kernel_size"],
-                                     d["stride"], d["padding"]),
+        "conv2d": lambda d: SBConv2d(d["in_channels"], d["out_channels"], _tuple(d["kernel_size"]),
+                                     _tuple(d["stride"]), _tuple(d["padding"]), _tuple(d.get("dilation", 1)),
+                                     d.get("groups", 1), d.get("padding_mode", "zeros")),
         "batchnorm": lambda d: (nn.BatchNorm2d if d["conv"] else nn.BatchNorm1d)(
-            d["num_features"], eps=d["eps"]),
+            d["num_features"], eps=d["eps"], momentum=d.get("momentum", 0.1), affine=d.get("affine", True),
+            track_running_stats=d.get("track_running_stats", True)),
         "activation": lambda d: SBActivation(),
-        "maxpool2d": lambda d: nn.MaxPool2d(d["kernel_size"], d["stride"]),
-        "flatten": lambda d: nn.Flatten(),
+        "maxpool2d": lambda d: nn.MaxPool2d(_tuple(d["kernel_size"]), _tuple(d["stride"]),
+                                            _tuple(d.get("padding", 0)), _tuple(d.get("dilation", 1)),
+                                            ceil_mode=d.get("ceil_mode", False)),
+        "flatten": lambda d: nn.Flatten(d.get("start_dim", 1), d.get("end_dim", -1)),
         "scores": lambda d: Scores(),
     }
     try:
         return nn.Sequential(*(makers[d["type"]](d) for d in description))
-    except (KeyError, TypeError) as err:
+    except (KeyError, TypeError, ValueError) as err:
         raise SbnError(f"checkpoint architecture is malformed ({err}); re-train with sbn-mcu") from None

@@ -8,6 +8,7 @@ atomically: a crash or a full disk never leaves a half-written checkpoint.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
@@ -45,10 +46,12 @@ def save_checkpoint(path: Path, model: nn.Module, config: TrainConfig, metrics: 
 def load_checkpoint(path: Path) -> tuple[nn.Module, dict]:
     """The model (float32, soft mode) and the checkpoint's other fields."""
     path = Path(path)
+    if path.is_dir():
+        raise SbnError(f"checkpoint {path} is a directory; give the model.pt file inside a run folder")
     if not path.is_file():
         raise SbnError(f"checkpoint {path} does not exist; train one with `sbn-mcu train`")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = _quiet_load(path)
     except Exception as err:  # torch raises many types for a damaged file
         raise SbnError(f"checkpoint {path} is corrupt or truncated ({type(err).__name__}); "
                        "train again or restore it") from None
@@ -77,7 +80,7 @@ def load_training_state(path: Path, config: TrainConfig) -> dict:
     if not path.is_file():
         raise SbnError(f"nothing to resume: {path} does not exist; train without --resume first")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = _quiet_load(path)
     except Exception as err:  # torch raises many types for a damaged file
         raise SbnError(f"{path} is corrupt or truncated ({type(err).__name__}); train without --resume") from None
     saved = state.get("config", {}) if isinstance(state, dict) else {}
@@ -88,6 +91,13 @@ def load_training_state(path: Path, config: TrainConfig) -> dict:
     return state
 
 
+
+
+def _quiet_load(path: Path):
+    """``torch.load`` without its multi-line warnings: a foreign file is one line of ours."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.load(path, map_location="cpu", weights_only=True)
 
 
 def save(path: Path, state: dict) -> None:

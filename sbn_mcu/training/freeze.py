@@ -41,14 +41,24 @@ def fold_threshold(mean, var, eps, gamma, beta, scale: float, bound: int):
             raise SbnError(f"batch norm {name} contains NaN or Inf; the checkpoint is not usable")
     if not (np.isfinite(eps) and np.all(var + eps > 0)):
         raise SbnError("batch norm variance + eps is not positive; the checkpoint is not usable")
-    sigma = np.sqrt(var + eps)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        tau = scale * (mean - beta * sigma / gamma)
+    tau = fold_tau(mean, var, eps, gamma, beta, scale)
     up = np.ceil(np.clip(tau, -bound - 1, bound + 1))
     down = np.floor(np.clip(tau, -bound - 1, bound + 1))
     constant = np.where(beta >= 0, -bound, bound + 1)  # always +1 / always -1
     t = np.where(gamma > 0, up, np.where(gamma < 0, -down, constant))
     return gamma < 0, np.clip(t, -bound, bound + 1).astype(np.int64)
+
+
+def fold_tau(mean, var, eps, gamma, beta, scale: float) -> np.ndarray:
+    """``scale * (mean - beta * sigma / gamma)`` in float64: where ``sign`` of batch norm flips.
+
+    Hard mode decides ties with this same number (layers.hard_copy), so the
+    two can disagree only where freezing itself is wrong.
+    """
+    mean, var, gamma, beta = (np.asarray(a, dtype=np.float64) for a in (mean, var, gamma, beta))
+    sigma = np.sqrt(var + eps)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return scale * (mean - beta * sigma / gamma)
 
 
 def freeze(model: nn.Sequential, input_shape, meta: dict | None = None) -> FrozenModel:

@@ -79,9 +79,11 @@ class SBConv2d(nn.Conv2d, SelfBinarizing):
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int,
-                 stride: int = 1, padding: int = 0) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride=stride,
-                         padding=padding, bias=False)
+                 stride: int = 1, padding: int = 0, dilation: int = 1, groups: int = 1,
+                 padding_mode: str = "zeros") -> None:
+        # the other settings train, and a checkpoint keeps them, though only the defaults export
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
+                         dilation=dilation, groups=groups, bias=False, padding_mode=padding_mode)
         self._init_sbn()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -142,7 +144,53 @@ def hard_copy(model: nn.Module) -> nn.Module:
     first = next((m for m in clone.modules() if isinstance(m, (SBLinear, SBConv2d))), None)
     if first is not None:
         first.byte_input = True
+    if isinstance(clone, nn.Sequential):
+        modules = list(clone)
+        for before, norm, after in zip(modules, modules[1:], modules[2:]):
+            if isinstance(before, (SBLinear, SBConv2d)) and isinstance(norm, nn.modules.batchnorm._BatchNorm) \
+                    and isinstance(after, SBActivation):
+                norm.register_forward_hook(_ExactTies(contract.SCALE if before is first else 1.0))
     return set_hard(clone, True)
+
+
+class _ExactTies:
+    """Batch norm's output where ``sign`` would follow float rounding rather than the threshold.
+
+    Where a sum lands on the batch-norm mean, torch's float batch norm may
+    give -1e-16 and sign -1, while the integer reference (sign(0) = +1) says
+    +1. Near 0 this hook decides as freezing does: the integer sum against
+    the float64 threshold of :func:`.freeze.fold_tau`, compared exactly. Far
+    from 0 the float output stands, so a real disagreement still shows.
+    """
+
+    def __init__(self, scale: float) -> None:
+        self.scale = scale
+
+    def __call__(self, norm, inputs, output):
+        if norm.training or not norm.track_running_stats:
+            return None  # batch statistics (calibration): no fixed threshold to compare with
+        from .freeze import fold_tau
+
+        x = inputs[0]
+        shape = (1, -1) + (1,) * (x.dim() - 2)
+        n = norm.num_features
+        gamma = norm.weight.detach().double() if norm.affine else torch.ones(n, dtype=torch.float64)
+        beta = norm.bias.detach().double() if norm.affine else torch.zeros(n, dtype=torch.float64)
+        mean, var = norm.running_mean.double(), norm.running_var.double()
+        sigma = torch.sqrt(var + norm.eps)
+        # the size of the terms that cancel bounds batch norm's rounding error
+        size = gamma.abs().view(shape) * (x.abs() + mean.abs().view(shape)) / sigma.view(shape) + beta.abs().view(shape)
+        near = output.abs() <= 1e-9 * (size + 1.0)
+        if not bool(near.any()):
+            return None
+        tau = torch.from_numpy(fold_tau(mean.cpu().numpy(), var.cpu().numpy(), norm.eps, gamma.cpu().numpy(),
+                                        beta.cpu().numpy(), self.scale)).to(x.device).view(shape)
+        acc = torch.round(x * self.scale)  # the integer sum (exact: see SelfBinarizing._exact)
+        g, b = gamma.view(shape), beta.view(shape)
+        # float64 comparisons of an integer with a double are exact
+        positive = torch.where(g > 0, acc >= tau, torch.where(g < 0, acc <= tau, b >= 0))
+        tie = torch.where(positive, torch.zeros_like(output), torch.full_like(output, -1e-300))
+        return torch.where(near, tie, output)
 
 
 def set_method(model: nn.Module, method: str) -> nn.Module:

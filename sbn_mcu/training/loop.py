@@ -15,6 +15,7 @@ Under ``torchrun`` the same loop runs data-parallel (see :func:`train`).
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -34,7 +35,7 @@ from .config import TrainConfig, plain
 from .distributed import Ranks, distributed_ranks, resolve_device, start_group
 from .layers import clip_latent_weights, hard_copy, set_hard, set_method, set_sharpness, set_weight_norm
 from .plots import plot_curves
-from .schedule import Sharpening
+from .schedule import SHAPES, Sharpening
 
 INPUT_SHAPE = (1, 28, 28)
 
@@ -107,6 +108,7 @@ def train(config: TrainConfig, out_dir: Path, progress: bool = True,
         raise SbnError(f"unknown method {config.method!r}; choose one of {', '.join(METHODS)}")
     if config.val_images < 0:
         raise SbnError("--val-images must be 0 (no validation) or more")
+    _check_numbers(config)
     if not 0 < config.weight_v_scale < float("inf"):
         raise SbnError(f"--weight-v-scale must be positive and finite, not {config.weight_v_scale}")
     if not 0 <= config.grad_clip < float("inf"):
@@ -118,6 +120,29 @@ def train(config: TrainConfig, out_dir: Path, progress: bool = True,
     finally:
         if ranks.started_group:
             torch.distributed.destroy_process_group()
+
+
+def _check_numbers(config: TrainConfig) -> None:
+    """Refuse numbers that cannot train, before the run folder exists (NaN fails every comparison)."""
+    for option, value in (("--lr", config.lr), ("--v-start", config.v_start), ("--v-end", config.v_end)):
+        if not 0 < value < math.inf:
+            raise SbnError(f"{option} must be positive and finite, not {value}")
+    if config.v_shape not in SHAPES:
+        raise SbnError(f"unknown --v-shape {config.v_shape!r}; choose one of {', '.join(SHAPES)}")
+    if config.batch_size < 2:
+        raise SbnError(f"--batch-size must be 2 or more, not {config.batch_size}: batch norm cannot train "
+                       "on one image")
+    if config.epochs < 1:
+        raise SbnError(f"--epochs must be 1 or more, not {config.epochs}")
+    if config.limit is not None and config.limit < 1:
+        raise SbnError(f"--limit must be 1 or more, not {config.limit}")
+    if config.calibration_images < 1:
+        raise SbnError(f"calibration_images must be 1 or more, not {config.calibration_images}")
+
+
+def _finite(model: nn.Module) -> bool:
+    """Whether every weight is finite: one sum per tensor (a NaN or Inf makes its sum non-finite)."""
+    return bool(torch.isfinite(torch.stack([p.detach().sum() for p in model.parameters()])).all())
 
 
 def _train(config: TrainConfig, out_dir: Path, progress: bool, model: nn.Sequential | None, resume: bool,
@@ -181,12 +206,16 @@ def _train(config: TrainConfig, out_dir: Path, progress: bool, model: nn.Sequent
             set_sharpness(model, sharpening.value, config.weight_v_scale)
             x, y = normalise(train_x[idx]).to(device), train_y[idx].to(device)
             loss = loss_fn(trainer(x), y)
+            if not torch.isfinite(loss.detach()):
+                _diverged(out_dir, epoch, step, f"the loss is {loss.item()}")
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             if config.grad_clip:
                 nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
             optimiser.step()
             clip_latent_weights(model)
+            if not _finite(model):
+                _diverged(out_dir, epoch, step, "a weight is NaN or Inf")
             lr_schedule.step()
             sharpening.step()
             if step % 20 == 0 and progress:
@@ -209,6 +238,13 @@ def _train(config: TrainConfig, out_dir: Path, progress: bool, model: nn.Sequent
     save_checkpoint(out_dir / "model.pt", model, config, metrics[:best["epoch"]], best["epoch"])
     _write_metrics(out_dir, config, metrics, best["epoch"])
     return model, metrics
+
+
+def _diverged(out_dir: Path, epoch: int, step: int, why: str):
+    kept = (f"{out_dir / TRAINING_STATE} keeps epoch {epoch - 1}" if epoch > 1
+            else "no epoch finished, nothing was saved")
+    raise SbnError(f"training diverged at epoch {epoch}, step {step + 1}: {why}; {kept}; "
+                   "lower --lr or set --grad-clip and train again")
 
 
 def _evaluate(model, epoch, seconds, v, calibration, val, test, metrics, best, progress) -> dict:

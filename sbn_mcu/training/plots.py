@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 from ..files import write_atomically
@@ -14,6 +15,13 @@ def plot_curves(metrics: list[dict], path: Path, best_epoch: int | None = None) 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    # one epoch, or a flat curve, makes matplotlib warn about singular limits: noise, not news
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _plot(plt, metrics, path, best_epoch)
+
+
+def _plot(plt, metrics: list[dict], path: Path, best_epoch: int | None) -> None:
     epochs = [m["epoch"] for m in metrics]
     fig, acc_ax = plt.subplots(figsize=(7, 4))
     acc_ax.plot(epochs, [100 * m["soft_accuracy"] for m in metrics], "o-", label="soft (tanh)")

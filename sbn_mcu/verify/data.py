@@ -17,6 +17,7 @@ def test_split(model, data_dir: Path | None, limit: int | None):
     pixels, labels = data.load(dataset, "test", data_dir)
     if limit is not None:
         pixels, labels = pixels[:limit], labels[:limit]
+    pixels = data.fit_model(pixels, model.input_shape, dataset)
     return pixels.reshape(len(pixels), -1), labels
 
 
@@ -25,4 +26,7 @@ def golden_vectors(model, vectors: int, data_dir: Path | None):
     if vectors < 1:
         raise SbnError("--vectors must be at least 1")
     pixels, labels = test_split(model, data_dir, vectors)
+    if len(pixels) < vectors:
+        raise SbnError(f"--vectors {vectors} is more than the {len(pixels)} test images; "
+                       f"use --vectors {len(pixels)} or fewer")
     return pixels, labels, reference.run(model, pixels)

@@ -145,6 +145,14 @@ def build_and_run(core: Core, sources: list[Path], include_dirs: list[Path], bui
                 raise ToolError(f"the golden vectors have {got} each, which is not "
                                 f"{name.upper()}_{macro} in {name}.h", details=err.details) \
                     from None
+        over = re.search(r"region `FLASH' overflowed by (\d+) bytes", err.details or "")
+        if over:  # the vectors live in flash: say how many fit instead of only "does not fit"
+            k, per_vector = inputs.shape[0], inputs.shape[1] + 4 * expected.shape[1]
+            fit = max(0, k - -(-int(over.group(1)) // per_vector))
+            hint = f"use --vectors {fit} or fewer" if fit else "the model alone fills it; choose a larger core"
+            raise ToolError(f"{str(err).split(':')[0]}: {k} golden vectors of {per_vector} B each need "
+                            f"{over.group(1)} B more than its {core.flash_bytes:,} B; {hint}",
+                            details=err.details) from None
         raise
     status, log = run_status(elf, core, timeout_s)
     passed, f, mismatches = parse_golden(log, inputs.shape[0], core, profiled)
