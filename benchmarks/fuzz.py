@@ -1,5 +1,4 @@
 #!/usr/bin/env python3
-from sbn_mcu import ops
 """Fuzz the whole chain: random torch networks -> freeze -> C -> gcc with sanitizers.
 
 Each fuzzed model is a random *supported* ``nn.Sequential`` of sbn_mcu layers
@@ -390,6 +389,7 @@ def torch_layerwise(model, fm, pixels: np.ndarray) -> dict:
 
     import torch
 
+    from sbn_mcu import ops
     from sbn_mcu.ir import model as frozen
     from sbn_mcu.ir import reference
     from sbn_mcu.training.layers import hard_copy
@@ -808,7 +808,7 @@ def main(argv=None) -> int:
     print(f"JSON written to {args.json}")
     if summary["problems"]:
         print(f"failing models saved under {args.failures} "
-              f"(reload one with sbn_mcu.frozen.FrozenModel.load(<dir>/model.sbn.npz))")
+              f"(reload one with sbn_mcu.ir.model.FrozenModel.load(<dir>/model.sbn.npz))")
     return 0 if summary["ok"] else 1
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from sbn_mcu import data
+from sbn_mcu.data import idx
 from sbn_mcu.errors import SbnError
 
 
@@ -47,7 +48,7 @@ def expect_error(match: str, fn, *args, **kwargs) -> str:
 @pytest.mark.parametrize("shape", [(7,), (3, 4), (2, 28, 28), (2, 3, 4, 5)])
 def test_read_idx_round_trip(tmp_path, gz, shape):
     arr = np.random.default_rng(1).integers(0, 256, size=shape, dtype=np.uint8)
-    out = data.read_idx(write(tmp_path / "x-ubyte", idx_bytes(arr), gz))
+    out = idx.read_idx(write(tmp_path / "x-ubyte", idx_bytes(arr), gz))
     assert out.dtype == np.uint8 and out.flags.writeable
     np.testing.assert_array_equal(out, arr)
 
@@ -56,56 +57,56 @@ def test_read_idx_detects_gzip_by_magic_not_suffix(tmp_path):
     arr = np.arange(12, dtype=np.uint8).reshape(3, 4)
     gz_without_suffix = write(tmp_path / "plain-name", idx_bytes(arr), gz=True)
     raw_with_suffix = write(tmp_path / "looks-compressed.gz", idx_bytes(arr), gz=False)
-    np.testing.assert_array_equal(data.read_idx(gz_without_suffix), arr)
-    np.testing.assert_array_equal(data.read_idx(raw_with_suffix), arr)
+    np.testing.assert_array_equal(idx.read_idx(gz_without_suffix), arr)
+    np.testing.assert_array_equal(idx.read_idx(raw_with_suffix), arr)
 
 
 def test_read_idx_missing_file(tmp_path):
-    expect_error("cannot read", data.read_idx, tmp_path / "nope")
+    expect_error("cannot read", idx.read_idx, tmp_path / "nope")
 
 
 @pytest.mark.parametrize("gz", [True, False])
 def test_read_idx_wrong_magic(tmp_path, gz):
     payload = b"\x01\x00" + idx_bytes(np.zeros(4, np.uint8))[2:]
-    expect_error("bad magic", data.read_idx, write(tmp_path / "f", payload, gz))
+    expect_error("bad magic", idx.read_idx, write(tmp_path / "f", payload, gz))
 
 
 def test_read_idx_too_short_for_magic(tmp_path):
-    expect_error("bad magic", data.read_idx, write(tmp_path / "f", b"\x00", gz=False))
+    expect_error("bad magic", idx.read_idx, write(tmp_path / "f", b"\x00", gz=False))
 
 
 @pytest.mark.parametrize("code", [0x09, 0x0B, 0x0C, 0x0D, 0x0E])
 def test_read_idx_wrong_dtype_code(tmp_path, code):
     payload = idx_bytes(np.zeros(4, np.uint8), dtype_code=code)
-    expect_error("0x08", data.read_idx, write(tmp_path / "f", payload, gz=False))
+    expect_error("0x08", idx.read_idx, write(tmp_path / "f", payload, gz=False))
 
 
 @pytest.mark.parametrize("ndim", [0, 5])
 def test_read_idx_bad_ndim(tmp_path, ndim):
     payload = bytes([0, 0, 8, ndim]) + b"\x00\x00\x00\x01" * ndim + b"\x00"
-    expect_error("dimensions", data.read_idx, write(tmp_path / "f", payload, gz=False))
+    expect_error("dimensions", idx.read_idx, write(tmp_path / "f", payload, gz=False))
 
 
 def test_read_idx_huge_declared_shape(tmp_path):
     payload = bytes([0, 0, 8, 4]) + b"\xff\xff\xff\xff" * 4 + b"\x00"
-    expect_error("truncated", data.read_idx, write(tmp_path / "f", payload, gz=False))
+    expect_error("truncated", idx.read_idx, write(tmp_path / "f", payload, gz=False))
 
 
 def test_read_idx_truncated_header(tmp_path):
     payload = bytes([0, 0, 8, 3]) + b"\x00\x00\x00\x02"
-    expect_error("header", data.read_idx, write(tmp_path / "f", payload, gz=False))
+    expect_error("header", idx.read_idx, write(tmp_path / "f", payload, gz=False))
 
 
 @pytest.mark.parametrize("gz", [True, False])
 def test_read_idx_truncated_payload(tmp_path, gz):
     payload = idx_bytes(np.zeros((2, 3), np.uint8))[:-1]
-    expect_error("truncated", data.read_idx, write(tmp_path / "f", payload, gz))
+    expect_error("truncated", idx.read_idx, write(tmp_path / "f", payload, gz))
 
 
 @pytest.mark.parametrize("gz", [True, False])
 def test_read_idx_trailing_bytes(tmp_path, gz):
     payload = idx_bytes(np.zeros((2, 3), np.uint8)) + b"\x00"
-    expect_error("trailing bytes", data.read_idx, write(tmp_path / "f", payload, gz))
+    expect_error("trailing bytes", idx.read_idx, write(tmp_path / "f", payload, gz))
 
 
 @pytest.mark.parametrize(
@@ -121,7 +122,7 @@ def test_read_idx_corrupt_gzip(tmp_path, mangle):
     good = gzip.compress(idx_bytes(np.arange(200, dtype=np.uint8)))
     path = tmp_path / "broken.gz"
     path.write_bytes(mangle(good))
-    message = expect_error("corrupt gzip", data.read_idx, path)
+    message = expect_error("corrupt gzip", idx.read_idx, path)
     assert str(path) in message
 
 

@@ -178,12 +178,7 @@ def test_ram_is_checked_too(export_dir):
 
 
 def test_single_header_exports_build_too(export_dir, tmp_path):
-    single = tmp_path / "single"
-    single.mkdir()
-    model = ExportFolder.open(export_dir).model
-    for fname, text in codegen.model_sources(model, "fm", single_header=True).items():
-        (single / fname).write_text(text)
-    shutil.copy(export_dir / f"fm{SUFFIX}", single)
+    single = ExportFolder.create(tmp_path / "single", ExportFolder.open(export_dir).model, "fm", True).path
     assert build(single, "mps2-an386", tmp_path / "fw").is_file()
 
 

@@ -36,17 +36,28 @@ def test_validation_split_is_seeded_disjoint_and_capped():
     assert len(split_validation(600, 0, seed=0)[1]) == 0
 
 
-def test_checkpoint_is_the_best_validation_epoch(tmp_path):
+def test_checkpoint_is_the_best_validation_epoch(tmp_path, monkeypatch):
     """model.pt holds the epoch with the best hard validation accuracy, and measures as recorded."""
     from sbn_mcu import data
     from sbn_mcu.training.layers import hard_copy
     from sbn_mcu.training import load_checkpoint
     from sbn_mcu.training.loop import accuracy
 
-    # unnormalised weights: this short run then peaks early (on the CPU build), so selection matters
-    config = TrainConfig(limit=2000, epochs=3, seed=0, calibration_images=2000, val_images=1000,
-                         weight_norm=False, weight_v_scale=1.0)
+    import sbn_mcu.training.loop as loop
+
+    # the last epoch's validation figure is made the worst, so that selection must pick an earlier one
+    config = TrainConfig(limit=2000, epochs=3, seed=0, calibration_images=2000, val_images=1000)
+    calls = []
+
+    def last_validation_worst(model, pixels, labels, *args, **kwargs):
+        calls.append(len(pixels))
+        measured = accuracy(model, pixels, labels, *args, **kwargs)
+        is_last_val = len(pixels) == 1000 and calls.count(1000) == config.epochs
+        return 0.0 if is_last_val else measured
+
+    monkeypatch.setattr(loop, "accuracy", last_validation_worst)
     returned, metrics = train(config, tmp_path / "run", progress=False)
+    monkeypatch.undo()
     vals = [m["val_hard_accuracy"] for m in metrics]
     best = max(i for i, v in enumerate(vals, 1) if v == max(vals))  # ties to the later epoch
     assert best < len(metrics)
@@ -123,7 +134,7 @@ def test_resume_without_a_run_is_a_clear_error(tmp_path):
 
 
 def test_ste_gradient_is_hardtanh_and_forward_is_sign():
-    from sbn_mcu.training.layers import binarize
+    from sbn_mcu.training.binarizers import binarize
 
     x = torch.tensor([-2.0, -1.0, -0.3, 0.0, 0.4, 1.0, 1.5], requires_grad=True)
     y = binarize(x, torch.tensor(1.0), hard=False, method="ste")
