@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from sbn_mcu.cli import CORES
+from sbn_mcu.targets.cores import NAMES as CORES
 from sbn_mcu.export import export
 from sbn_mcu.bench import bench
 from sbn_mcu.verify import verify_host

@@ -18,7 +18,6 @@ from pathlib import Path
 from ..errors import SbnError
 from ..files import write_folder
 from ..ir.model import SUFFIX, FrozenModel
-from .names import check_name
 from .plan import plan
 from .render import build_fragments, implementation_stub, model_sources
 from .summary import summarise

@@ -1,0 +1,120 @@
+"""The ``sbn-mcu`` command line: train → export → verify, or all of it with ``demo``.
+
+The group and its error handling live here; the commands, one module per
+stage, register themselves on :data:`main`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from ..data import DATASETS
+from ..errors import SbnError
+from ..training.config import ARCHITECTURES, DEFAULTS, METHODS
+
+
+class Cli(click.Group):
+    """Turns every :class:`SbnError` into one line on stderr and exit code 1,
+    and a usage mistake into one line and exit code 2."""
+
+    def main(self, *args, **kwargs):
+        try:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        except click.exceptions.Exit as done:
+            sys.exit(done.exit_code)
+        except click.exceptions.NoArgsIsHelpError as err:  # bare `sbn-mcu`: the help, as is
+            click.echo(err.format_message(), err=True)
+            sys.exit(err.exit_code)
+        except click.ClickException as err:
+            hint = ""
+            if isinstance(err, click.UsageError) and err.ctx is not None:
+                hint = f" (see `{err.ctx.command_path} --help`)"
+            click.secho(f"error: {err.format_message()}{hint}", fg="red", err=True)
+            sys.exit(err.exit_code)
+        except click.Abort:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except SbnError as err:
+            click.secho(f"error: {err}", fg="red", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except Exception as err:  # a bug: still one line, with a way to see more
+            if os.environ.get("SBN_MCU_DEBUG"):
+                raise
+            click.secho(f"error: internal error {type(err).__name__}: {err} "
+                        "(set SBN_MCU_DEBUG=1 for the traceback and report it)", fg="red", err=True)
+            sys.exit(1)
+
+
+@click.group(cls=Cli, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="sbn-mcu")
+def main():
+    """Binary neural networks from PyTorch to bit-exact Cortex-M C.
+
+    \b
+    A typical session:
+      sbn-mcu train --arch mlp --epochs 15 --out runs/mlp
+      sbn-mcu export runs/mlp/model.pt --out build/mlp --name fm
+      sbn-mcu verify build/mlp --host
+      sbn-mcu verify build/mlp --qemu cortex-m4
+      sbn-mcu golden build/mlp --out golden     # vectors for your own firmware tests
+      sbn-mcu firmware build/mlp --board nucleo-f446re --out fw
+    or everything at once:  sbn-mcu demo
+    """
+
+
+def _train_options(f):
+    d = DEFAULTS
+    options = [
+        click.option("--dataset", type=click.Choice(DATASETS), default=d.dataset, show_default=True,
+                     help="IDX dataset to train on."),
+        click.option("--arch", type=click.Choice(list(ARCHITECTURES)), default=d.arch, show_default=True,
+                     help=" ".join(f"{name}: {what}." for name, what in ARCHITECTURES.items())),
+        click.option("--method", type=click.Choice(list(METHODS)), default=d.method, show_default=True,
+                     help=" ".join(f"{name}: {what}." for name, what in METHODS.items())
+                     + " The baselines train the same architecture."),
+        click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+                     help="Folder with the four IDX files [default: /usr/share/datasets/<dataset>]."),
+        click.option("--limit", type=click.IntRange(min=1), default=None,
+                     help="Train on the first N training images only (quick runs)."),
+        click.option("--seed", type=int, default=d.seed, show_default=True, help="Random seed."),
+        click.option("--batch-size", type=click.IntRange(min=1), default=d.batch_size, show_default=True,
+                     help="Images per optimisation step."),
+        click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=d.lr, show_default=True,
+                     help="Adam learning rate (cosine-annealed to 0)."),
+        click.option("--device", type=click.Choice(["cpu", "cuda", "auto"]), default=d.device, show_default=True,
+                     help="Train on the CPU, on a CUDA GPU, or on a GPU when there is one (auto)."),
+        click.option("--v-end", type=click.FloatRange(min=0, min_open=True), default=d.v_end,
+                     show_default=True, help="Final sharpness v of tanh(v*x); it grows from 1."),
+        click.option("--weight-norm/--no-weight-norm", default=d.weight_norm, show_default=True,
+                     help="sbn: divide each output channel's weights by their mean |w| before tanh."),
+        click.option("--weight-v-scale", type=click.FloatRange(min=0, min_open=True), default=d.weight_v_scale,
+                     show_default=True, help="sbn: weights use tanh(s*v*w), s times the activations' v."),
+        click.option("--grad-clip", type=click.FloatRange(min=0), default=d.grad_clip, show_default=True,
+                     help="Clip each step's gradient norm to this (0: no clipping)."),
+        click.option("--epochs", type=click.IntRange(min=1), default=d.epochs, show_default=True),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _config(**kw):
+    from dataclasses import replace
+
+    return replace(DEFAULTS, **kw)  # the demo has no --val-images: it keeps the default
+
+
+# the commands register themselves on main
+from . import check, deploy, export, train  # noqa: E402,F401  (registers the commands)

@@ -1,0 +1,79 @@
+"""``train`` and ``demo``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import SbnError
+from . import _config, _train_options, main
+from ..training.config import DEFAULTS
+
+
+@main.command()
+@_train_options
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Run folder: model.pt, metrics.json and curves.png go here.")
+@click.option("--resume", is_flag=True,
+              help="Continue the run in --out from its last finished epoch (same options as before).")
+@click.option("--val-images", type=click.IntRange(min=0), default=DEFAULTS.val_images, show_default=True,
+              help="Training images held out (seeded) to pick the best epoch; at most a tenth of the "
+                   "training split. 0: no validation, model.pt is the last epoch.")
+def train(out, resume, **kw):
+    """Train a Self-Binarizing Network.
+
+    Weights and activations pass through tanh(v*x) while v grows exponentially
+    from 1 to --v-end, so the network becomes binary by itself; each output
+    channel's weights are divided by their mean |w| first and sharpen at
+    --weight-v-scale times v. Every epoch prints the soft (tanh) and hard
+    (binary) test accuracy and the hard accuracy on the validation images;
+    batch-norm statistics are re-estimated in hard mode, and the checkpoint
+    keeps them.
+    model.pt is the epoch with the best validation accuracy: the network to
+    export. The same --seed gives the same checkpoint on the CPU.
+
+    Under torchrun the processes train one model data-parallel (gloo on the
+    CPU, NCCL with one GPU per process); --batch-size stays the global batch.
+
+    \b
+    Examples:
+      sbn-mcu train --out runs/mlp                          # 784-256-256-10, 15 epochs
+      sbn-mcu train --arch cnn --epochs 10 --out runs/cnn
+      sbn-mcu train --limit 2000 --epochs 2 --out runs/quick
+      sbn-mcu train --arch cnn --epochs 10 --out runs/cnn --resume   # after an interruption
+      torchrun --standalone --nproc_per_node 2 -m sbn_mcu train --out runs/ddp
+    """
+    from ..training.distributed import distributed_ranks
+    from ..training.loop import exported_record, train as run
+
+    try:
+        _, metrics = run(_config(**kw), out, resume=resume)
+    except SbnError:
+        if not distributed_ranks().main:
+            sys.exit(1)  # every process checks the same input; rank 0 prints the one line
+        raise
+    if not distributed_ranks().main:
+        return
+    chosen = exported_record(out)
+    best = chosen["epoch"]
+    why = (f"best hard validation accuracy {100 * chosen['val_hard_accuracy']:.2f}%"
+           if "val_hard_accuracy" in chosen else "the last; no validation")
+    click.echo(f"hard-binary test accuracy {100 * chosen['hard_accuracy']:.2f}% "
+               f"(soft {100 * chosen['soft_accuracy']:.2f}%) at epoch {best} of {len(metrics)} ({why}); "
+               f"wrote {out}/model.pt, metrics.json, curves.png")
+
+
+@main.command()
+@_train_options
+@click.option("--out", type=click.Path(path_type=Path), default=Path("runs/demo"), show_default=True,
+              help="Folder for the run and the export.")
+@click.option("--vectors", type=click.IntRange(min=1), default=20, show_default=True)
+def demo(out, vectors, **kw):
+    """Train → export → verify on host gcc → verify in QEMU Cortex-M4 → report."""
+    from ..demo import run
+
+    from .check import _print_result
+
+    run(_config(**kw), out, vectors, lambda result: _print_result(result, False))
