@@ -23,16 +23,16 @@ def run(config, out: Path, vectors: int, show_result) -> dict:
     from .verify import verify_host, verify_qemu
 
     started = time.perf_counter()
-    click.secho(f"[1/4] training {config.arch} on {config.dataset}", bold=True)
+    click.secho(f"[1/4] training {config.arch} on {config.data or config.dataset}", bold=True)
     train(config, out / "run")
     click.secho("[2/4] exporting C", bold=True)
-    report = export(out / "run" / "model.pt", out / "export", "model", config.data_dir, progress=interactive())
+    report = export(out / "run" / "model.pt", out / "export", "model", progress=interactive())
     click.echo(table(report))
     click.secho("[3/4] verifying on the host (gcc, whole test split)", bold=True)
-    host = verify_host(out / "export", config.data_dir, progress=interactive())
+    host = verify_host(out / "export", progress=interactive())
     show_result(host)
     click.secho("[4/4] verifying in QEMU (Cortex-M4, mps2-an386)", bold=True)
-    qemu = verify_qemu(out / "export", "cortex-m4", vectors, config.data_dir)
+    qemu = verify_qemu(out / "export", "cortex-m4", vectors)
     show_result(qemu)
     result = {"hard_accuracy_torch": exported_record(out / "run")["hard_accuracy"], "host": host,
               "qemu": {k: v for k, v in qemu.items() if k != "passed"},

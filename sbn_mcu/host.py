@@ -6,11 +6,12 @@ Example::
     from sbn_mcu import host
 
     model = host.load("build/mlp")              # compiles on first use, then cached
-    x = np.zeros((4, model.input_size), np.uint8)
+    x = np.zeros((4, model.input_size), model.dtype)
     model.scores(x)                              # int32 (4, NUM_CLASSES), from NAME_infer
     model.predict(x)                             # int64 (4,), the class NAME_infer returned
 
-Inputs are uint8 of shape ``(N, INPUT_SIZE)`` or ``(N, *input_shape)``. The
+Inputs are raw values of the model's type (``model.dtype``: its input spec's)
+of shape ``(N, INPUT_SIZE)`` or ``(N, *stored_shape)``, in the C's order. The
 library is built with the host gcc and the same strict flags as ``verify
 --host``, in a cache keyed by the content of the C files: ``$SBN_MCU_CACHE``,
 else ``$XDG_CACHE_HOME/sbn-mcu``, else ``~/.cache/sbn-mcu``. Re-exporting
@@ -29,7 +30,7 @@ import numpy as np
 
 from .codegen import ExportFolder, implementation_stub
 from .errors import SbnError
-from .inputs import as_batch
+from .data import as_batch
 from .toolchain.host import HOST_CFLAGS, compile_host
 
 SHARED_FLAGS = ("-shared", "-fPIC")
@@ -60,7 +61,10 @@ class HostModel:
         self.model = model
         self.input_size = model.input_size
         self.input_shape = tuple(model.input_shape)
+        self.spec = model.spec
+        self.dtype = model.spec.numpy_dtype
         self.num_classes = model.num_classes
+        self.class_names = [model.class_name(c) for c in range(model.num_classes)]
         self._infer = None
 
     def library(self) -> Path:
@@ -89,24 +93,24 @@ class HostModel:
     def _function(self):
         if self._infer is None:
             infer = getattr(ctypes.CDLL(str(self.library())), f"{self.name}_infer")
-            infer.argtypes = (ctypes.POINTER(ctypes.c_uint8), ctypes.POINTER(ctypes.c_int32))
+            infer.argtypes = (ctypes.c_void_p, ctypes.POINTER(ctypes.c_int32))
             infer.restype = ctypes.c_int32
             self._infer = infer
         return self._infer
 
     def infer(self, x) -> tuple[np.ndarray, np.ndarray]:
         """(scores, classes) of :meth:`scores` and :meth:`predict` in one pass."""
-        x = as_batch(x, self.model)
+        x = as_batch(x, self.spec)
         infer = self._function()
         scores = np.zeros((len(x), self.num_classes), np.int32)
         classes = np.zeros(len(x), np.int64)
-        u8, i32 = ctypes.POINTER(ctypes.c_uint8), ctypes.POINTER(ctypes.c_int32)
+        i32 = ctypes.POINTER(ctypes.c_int32)
         for i in range(len(x)):
-            classes[i] = infer(x[i].ctypes.data_as(u8), scores[i].ctypes.data_as(i32))
+            classes[i] = infer(x[i].ctypes.data, scores[i].ctypes.data_as(i32))
         return scores, classes
 
     def scores(self, x) -> np.ndarray:
-        """int32 (N, NUM_CLASSES): the scores ``NAME_infer`` writes, for uint8 inputs."""
+        """int32 (N, NUM_CLASSES): the scores ``NAME_infer`` writes."""
         return self.infer(x)[0]
 
     def predict(self, x) -> np.ndarray:

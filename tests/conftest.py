@@ -55,15 +55,21 @@ def randomize(model, rng: np.random.Generator, input_spread: float = 0.58):
     return model.eval()
 
 
-def torch_scores(model, pixels: np.ndarray) -> np.ndarray:
-    """Class scores of the float64 hard-mode network for uint8 ``pixels`` (N, *input_shape)."""
+def torch_scores(model, pixels: np.ndarray, spec=None) -> np.ndarray:
+    """Class scores of the float64 hard-mode network for raw inputs (N, *stored_shape) of ``spec``
+    (by default uint8 in torch's order, normalised here independently of the spec's code)."""
     import torch
 
     from sbn_mcu.training.layers import hard_copy
 
-    hard = hard_copy(model)
+    if spec is None:
+        hard = hard_copy(model, 255)
+        x = torch.from_numpy(np.asarray(pixels)).double() / 127.5 - 1
+    else:
+        hard = hard_copy(model, spec.scale)
+        x = spec.normalise(torch.from_numpy(np.asarray(pixels))).double()
     with torch.no_grad():
-        return hard(torch.from_numpy(np.asarray(pixels)).double() / 127.5 - 1).numpy()
+        return hard(x).numpy()
 
 
 def as_int_scores(scores: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from conftest import as_int_scores, host_scores, randomize, torch_scores
-from sbn_mcu.ir import reference
+from sbn_mcu.ir import input_spec, reference
 from sbn_mcu.training.freeze import freeze
 from sbn_mcu.training.layers import SBActivation, SBConv2d, SBLinear, Scores
 
@@ -22,25 +22,50 @@ CHAIN = settings(max_examples=20, deadline=None, derandomize=True, database=None
 N_INPUTS = 20
 
 
-def random_pixels(rng: np.random.Generator, shape: tuple) -> np.ndarray:
-    """Random bytes plus the extremes (all 0, all 255) and a 0/255 checkerboard."""
-    pixels = rng.integers(0, 256, size=(N_INPUTS,) + shape, dtype=np.uint8)
-    pixels[0] = 0
-    pixels[1] = 255
-    pixels[2] = (np.indices(shape).sum(axis=0) % 2 * 255).astype(np.uint8)
-    return pixels
+def random_inputs(rng: np.random.Generator, spec) -> np.ndarray:
+    """Random raw values of the spec's type and layout, plus its extremes and a checkerboard of them."""
+    lo, hi = spec.range
+    shape = spec.stored_shape
+    x = rng.integers(lo, hi + 1, size=(N_INPUTS,) + shape).astype(spec.numpy_dtype)
+    x[0], x[1] = lo, hi
+    x[2] = np.where(np.indices(shape).sum(axis=0) % 2, hi, lo)
+    return x
 
 
-def check_chain(model: nn.Sequential, input_shape: tuple, seed: int, extra_flags=()) -> None:
+def random_spec(rng: np.random.Generator, shape: tuple, dtype: str, channels_last: bool, per_channel: bool):
+    """A spec for ``shape``; per-channel statistics learned on random data of uneven channels."""
+    layout = input_spec.layout_for(len(shape))
+    if channels_last and layout == "chw":
+        layout = "hwc"
+    spec = input_spec.InputSpec(shape, dtype, layout)
+    if not per_channel:
+        return spec
+    lo, hi = spec.range
+    x = random_inputs(rng, spec).astype(np.float64)
+    centre = rng.uniform(lo, hi, size=spec.channels)
+    spread = rng.uniform(0.05, 1.0, size=spec.channels)
+    x = spec.to_model_order(x)
+    view = (1, spec.channels) + (1,) * (x.ndim - 2)
+    x = np.clip(centre.reshape(view) + (x - (lo + hi) / 2) * spread.reshape(view), lo, hi)
+    if layout == "hwc":
+        x = x.transpose(0, 2, 3, 1)
+    return input_spec.fit(np.round(x).astype(spec.numpy_dtype), dtype, layout, "per-channel", ())
+
+
+specs = st.tuples(st.sampled_from(list(input_spec.TYPES)), st.booleans(), st.booleans())
+
+
+def check_chain(model: nn.Sequential, input_shape: tuple, seed: int, extra_flags=(), spec_draw=None) -> None:
     rng = np.random.default_rng(seed)
+    spec = random_spec(rng, input_shape, *spec_draw) if spec_draw else input_spec.as_spec(input_shape)
     randomize(model, rng)
-    fm = freeze(model, input_shape)
-    pixels = random_pixels(rng, input_shape)
+    fm = freeze(model, spec)
+    pixels = random_inputs(rng, spec)
     expected = reference.run(fm, pixels)
     got = host_scores(fm, pixels, extra_flags=extra_flags)
     bad = np.flatnonzero((got != expected).any(axis=1))
     assert bad.size == 0, f"C differs from the reference on inputs {bad.tolist()}:\n{got[bad]}\n{expected[bad]}"
-    hard = as_int_scores(torch_scores(model, pixels))
+    hard = as_int_scores(torch_scores(model, pixels, spec))
     np.testing.assert_array_equal(reference.predict(expected), hard.argmax(axis=1))
     np.testing.assert_array_equal(expected, hard)
 
@@ -101,17 +126,17 @@ def cnns(draw):
 
 
 @CHAIN
-@given(arch=mlps(), seed=st.integers(0, 2 ** 32 - 1))
-def test_random_mlp_c_reference_and_torch_agree(arch, seed):
+@given(arch=mlps(), seed=st.integers(0, 2 ** 32 - 1), spec_draw=specs)
+def test_random_mlp_c_reference_and_torch_agree(arch, seed, spec_draw):
     model, shape = arch
-    check_chain(model, shape, seed)
+    check_chain(model, shape, seed, spec_draw=spec_draw)
 
 
 @settings(CHAIN, max_examples=25)
-@given(arch=cnns(), seed=st.integers(0, 2 ** 32 - 1))
-def test_random_cnn_c_reference_and_torch_agree(arch, seed):
+@given(arch=cnns(), seed=st.integers(0, 2 ** 32 - 1), spec_draw=specs)
+def test_random_cnn_c_reference_and_torch_agree(arch, seed, spec_draw):
     model, shape = arch
-    check_chain(model, shape, seed)
+    check_chain(model, shape, seed, spec_draw=spec_draw)
 
 
 def test_generated_c_is_clean_with_conversion_and_shadow_warnings():
@@ -124,3 +149,7 @@ def test_generated_c_is_clean_with_conversion_and_shadow_warnings():
         SBConv2d(9, 33, 3, stride=2, padding=1), nn.BatchNorm2d(33), SBActivation(),
         nn.Flatten(), SBLinear(33 * 2 * 2, 6), Scores())
     check_chain(cnn, (3, 7, 7), 2, extra_flags=flags)
+    # and the integer-input kernels: sbn_input_q, dense_q(_scores), conv_q
+    check_chain(mlp, (37,), 3, extra_flags=flags, spec_draw=("int16", False, True))
+    check_chain(mlp, (37,), 4, extra_flags=flags, spec_draw=("int8", False, False))
+    check_chain(cnn, (3, 7, 7), 5, extra_flags=flags, spec_draw=("int8", True, True))

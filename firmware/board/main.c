@@ -19,7 +19,8 @@
 /* The longest payload the board answers with (RESULT), and takes (INFER). */
 #define RESULT_BYTES (8u + 4u * SBN_NUM_CLASSES)
 
-static uint8_t input[SBN_INPUT_SIZE];
+static SBN_INPUT_T input[SBN_INPUT_SIZE];
+static uint8_t *const input_bytes = (uint8_t *)input; /* little-endian values, as they arrive */
 static int32_t scores[SBN_NUM_CLASSES];
 static uint8_t reply[RESULT_BYTES > 13u + sizeof SBN_BOARD_NAME ? RESULT_BYTES : 13u + sizeof SBN_BOARD_NAME];
 
@@ -180,7 +181,7 @@ static void serve_frame(void)
     if (header[0] == SBN_MSG_INFO) {
         expected = 0u;
     } else if (header[0] == SBN_MSG_INFER) {
-        expected = SBN_INPUT_SIZE;
+        expected = (uint16_t)SBN_INPUT_BYTES;
     } else {
         drain();
         send_error(SBN_ERR_TYPE, header[0]);
@@ -197,8 +198,8 @@ static void serve_frame(void)
             send_error(SBN_ERR_TIMEOUT, header[0]);
             return;
         }
-        input[i] = (uint8_t)byte;
-        crc = crc16(crc, input[i]);
+        input_bytes[i] = (uint8_t)byte;
+        crc = crc16(crc, input_bytes[i]);
     }
     crc_lo = sbn_uart_read(SBN_READ_TIMEOUT_SPINS);
     crc_hi = crc_lo < 0 ? -1 : sbn_uart_read(SBN_READ_TIMEOUT_SPINS);

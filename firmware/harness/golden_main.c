@@ -2,7 +2,7 @@
  * Golden-vector harness: runs a generated model on the vectors in golden.h,
  * reports every score that differs, then measures instructions per inference.
  *
- * golden.h is written per build by sbn_mcu.toolchain.run_golden. It defines
+ * golden.h is written per build by sbn_mcu.verify.golden.run_golden. It defines
  * SBN_INFER, SBN_INPUT_SIZE, SBN_NUM_CLASSES, SBN_GOLDEN_COUNT and the arrays
  * sbn_golden_inputs, sbn_golden_expected and sbn_golden_argmax.
  *
@@ -83,7 +83,7 @@ static __attribute__((noinline)) uint32_t time_overhead(uint32_t repeat)
     uint32_t r;
     uint32_t t0 = sbn_ticks_now();
     for (r = 0u; r < repeat; r++) {
-        const uint8_t *input = sbn_golden_inputs[idx];
+        const SBN_INPUT_T *input = sbn_golden_inputs[idx];
         __asm__ volatile("" : : "r"(input), "r"(scores) : "memory");
         idx = (idx + 1u == SBN_GOLDEN_COUNT) ? 0u : idx + 1u;
     }
@@ -96,7 +96,7 @@ static __attribute__((noinline)) uint32_t time_work(uint32_t repeat)
     uint32_t r;
     uint32_t t0 = sbn_ticks_now();
     for (r = 0u; r < repeat; r++) {
-        const uint8_t *input = sbn_golden_inputs[idx];
+        const SBN_INPUT_T *input = sbn_golden_inputs[idx];
         (void)SBN_INFER(input, scores);
         idx = (idx + 1u == SBN_GOLDEN_COUNT) ? 0u : idx + 1u;
     }
@@ -151,7 +151,7 @@ static __attribute__((noinline)) void time_layers(uint32_t repeat)
         layer_ticks[r] = 0u;
     }
     for (r = 0u; r < repeat; r++) {
-        const uint8_t *input = sbn_golden_inputs[idx];
+        const SBN_INPUT_T *input = sbn_golden_inputs[idx];
         layer_last = sbn_ticks_now();
         (void)SBN_INFER(input, scores);
         idx = (idx + 1u == SBN_GOLDEN_COUNT) ? 0u : idx + 1u;

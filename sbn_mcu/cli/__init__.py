@@ -13,7 +13,31 @@ import click
 
 from ..data import DATASETS
 from ..errors import SbnError
+from ..ir.input_spec import NORMALISATIONS, TYPES
 from ..training.config import ARCHITECTURES, DEFAULTS, METHODS
+
+DATA_HELP = ("Data to check on instead of the run's own test split: a source of the same kind as the "
+             "training data (its test split is used).")
+
+
+class Sizes(click.ParamType):
+    """``HxW`` or ``CxL`` or ``CxHxW``: positive sizes joined by x."""
+
+    name = "sizes"
+
+    def __init__(self, ranks: tuple[int, ...], example: str):
+        self.ranks, self.example = ranks, example
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        try:
+            sizes = tuple(int(part) for part in str(value).lower().split("x"))
+        except ValueError:
+            sizes = ()
+        if len(sizes) not in self.ranks or min(sizes, default=0) < 1:
+            self.fail(f"{value!r} is not a size like {self.example}", param, ctx)
+        return sizes
 
 
 class Cli(click.Group):
@@ -77,17 +101,40 @@ def main():
 def _train_options(f):
     d = DEFAULTS
     options = [
+        click.option("--data", type=click.Path(path_type=Path), default=None, metavar="PATH",
+                     help="Your data: an .npz (x_train, y_train, x_test, y_test), a .csv (one example per row), "
+                          "an image folder (PATH/train/<class>/*.png, PATH/test/<class>/...) or a folder of "
+                          "IDX files. Overrides --dataset."),
         click.option("--dataset", type=click.Choice(DATASETS), default=d.dataset, show_default=True,
-                     help="IDX dataset to train on."),
+                     help="Named IDX dataset to train on when no --data is given."),
+        click.option("--test-data", type=click.Path(path_type=Path), default=None, metavar="PATH",
+                     help="The test split, where --data has none (e.g. --data train.csv --test-data test.csv)."),
+        click.option("--test-split", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=None,
+                     help="Or hold out this seeded fraction of --data as the test split (e.g. 0.2)."),
+        click.option("--input-type", type=click.Choice(list(TYPES)), default=None,
+                     help="The raw input's C type [default: from the data's values]."),
+        click.option("--input-layout", type=click.Choice(["chw", "hwc"]), default=None,
+                     help="hwc: examples are (H, W, C), channels interleaved as camera frames arrive."),
+        click.option("--image-size", type=Sizes((2,), "32x32"), default=None, metavar="HxW",
+                     help="Image folders: resize every image to H x W."),
+        click.option("--color", type=click.Choice(["gray", "rgb"]), default=None,
+                     help="Image folders: gray (1 channel) or rgb (3, interleaved) [default: from the images]."),
+        click.option("--label-column", default=None, metavar="NAME|INDEX",
+                     help="CSV: the label's column [default: 'label', else the last]."),
+        click.option("--input-shape", type=Sizes((2, 3), "3x50 or 1x28x28"), default=None, metavar="CxL|CxHxW",
+                     help="Reshape each example's flat features (CSV, flat npz) to C x L or C x H x W."),
+        click.option("--normalize", type=click.Choice(list(NORMALISATIONS)), default=d.normalize, show_default=True,
+                     help="range: the input type's range onto [-1, 1]; per-channel: an offset and scale per "
+                          "channel learned on the training split. Both fold into integer arithmetic in the C."),
         click.option("--arch", type=click.Choice(list(ARCHITECTURES)), default=d.arch, show_default=True,
                      help=" ".join(f"{name}: {what}." for name, what in ARCHITECTURES.items())),
         click.option("--method", type=click.Choice(list(METHODS)), default=d.method, show_default=True,
                      help=" ".join(f"{name}: {what}." for name, what in METHODS.items())
                      + " The baselines train the same architecture."),
         click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-                     help="Folder with the four IDX files [default: /usr/share/datasets/<dataset>]."),
+                     help="Folder with the four IDX files of --dataset [default: /usr/share/datasets/<dataset>]."),
         click.option("--limit", type=click.IntRange(min=1), default=None,
-                     help="Train on the first N training images only (quick runs)."),
+                     help="Train on the first N training examples only (quick runs)."),
         click.option("--seed", type=int, default=d.seed, show_default=True, help="Random seed."),
         click.option("--batch-size", type=click.IntRange(min=1), default=d.batch_size, show_default=True,
                      help="Images per optimisation step."),

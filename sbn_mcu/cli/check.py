@@ -9,7 +9,7 @@ import click
 
 from ..errors import SbnError
 from ..progress import interactive
-from . import main
+from . import DATA_HELP, main
 from ..targets.cores import NAMES as CORES
 
 
@@ -52,7 +52,8 @@ def _print_result(result: dict, as_json: bool) -> None:
 @click.option("--vectors", type=click.IntRange(min=1), default=20, show_default=True,
               help="Golden test images compiled into the QEMU firmware.")
 @click.option("--limit", type=click.IntRange(min=1), default=None, help="Host: only the first N test images.")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None)
+@click.option("--data", "data_path", type=click.Path(path_type=Path), default=None, metavar="PATH",
+              help=DATA_HELP)
 @click.option("--serial", "port", default=None, metavar="PORT",
               help="Send golden vectors to a board running `sbn-mcu firmware`: a device "
                    "(/dev/ttyACM0), a pty, or socket://HOST:PORT.")
@@ -62,7 +63,7 @@ def _print_result(result: dict, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 @click.option("--report-dir", type=click.Path(path_type=Path), default=None,
               help="Host: also write confusion.json (and confusion.png where matplotlib is installed) here.")
-def verify(out_dir, host, qemu, port, baud, vectors, limit, data_dir, timeout, as_json, report_dir):
+def verify(out_dir, host, qemu, port, baud, vectors, limit, data_path, timeout, as_json, report_dir):
     """Check the generated C against the numpy reference, score by score.
 
     --host compiles with gcc -std=c99 -Wall -Wextra -Werror -pedantic and runs
@@ -85,9 +86,9 @@ def verify(out_dir, host, qemu, port, baud, vectors, limit, data_dir, timeout, a
     if report_dir is not None and not host:
         raise SbnError("--report-dir writes the host run's confusion matrix; add --host")
     progress = interactive() and not as_json
-    targets = [(host, lambda: verify_host(out_dir, data_dir, limit, timeout or 300, progress=progress)),
-               (qemu, lambda: verify_qemu(out_dir, qemu, vectors, data_dir, timeout or 300)),
-               (port, lambda: verify_serial(out_dir, port, vectors, data_dir, baud, timeout or 5,
+    targets = [(host, lambda: verify_host(out_dir, data_path, limit, timeout or 300, progress=progress)),
+               (qemu, lambda: verify_qemu(out_dir, qemu, vectors, data_path, timeout or 300)),
+               (port, lambda: verify_serial(out_dir, port, vectors, data_path, baud, timeout or 5,
                                             progress=progress))]
     results = []
     for chosen, run in targets:
@@ -116,26 +117,26 @@ def verify(out_dir, host, qemu, port, baud, vectors, limit, data_dir, timeout, a
 def predict(out_dir, files, as_json):
     """Classify inputs with the generated C, compiled for the host.
 
-    Each FILE is an image (needs Pillow), an .npy array of uint8 (one input,
-    or a batch of shape (N, INPUT_SIZE) or (N, *input_shape)) or a .csv file
-    with one row of INPUT_SIZE values 0..255. Prints the class and the
-    scores, computed by NAME_infer itself (compiled once with gcc, cached).
+    Each FILE is an image (needs Pillow), an .npy array of the model's input
+    type (one input, or a batch of shape (N, INPUT_SIZE) or (N, *shape) in
+    the C's layout) or a .csv file with one row of INPUT_SIZE values. Prints
+    the class name and the scores, computed by NAME_infer itself (compiled
+    once with gcc, cached).
 
     \b
       sbn-mcu predict build/mlp shirt.png
       sbn-mcu predict build/mlp batch.npy
     """
     from .. import host
-    from ..inputs import read_inputs
+    from ..data import read_inputs
 
     model = host.load(out_dir)
-    names = model.model.meta.get("class_names") or []
     rows = []
     for path in files:  # every file is read before anything is printed: one bad file, one line
-        x = read_inputs([path], model.model)
+        x = read_inputs([path], model.spec)
         scores, classes = model.infer(x)
         rows += [{"file": str(path), "index": i, "class": int(c),
-                  "name": names[c] if c < len(names) else str(int(c)), "scores": row.tolist(),
+                  "name": model.class_names[c], "scores": row.tolist(),
                   "batch": len(x) > 1} for i, (c, row) in enumerate(zip(classes, scores))]
     if as_json:
         click.echo(json.dumps([{k: v for k, v in r.items() if k != "batch"} for r in rows], indent=2))
@@ -159,10 +160,11 @@ def _cores(value: str) -> list[str]:
               callback=lambda ctx, param, value: _cores(value), help="Comma-separated Cortex-M cores.")
 @click.option("--vectors", type=click.IntRange(min=1), default=10, show_default=True,
               help="Golden test images per core; all must match.")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None)
+@click.option("--data", "data_path", type=click.Path(path_type=Path), default=None, metavar="PATH",
+              help=DATA_HELP)
 @click.option("--timeout", type=click.FloatRange(min=1), default=600, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per core.")
-def bench(out_dir, cpus, vectors, data_dir, timeout, as_json):
+def bench(out_dir, cpus, vectors, data_path, timeout, as_json):
     """Instructions per inference and per layer, flash, RAM and stack per core.
 
     Builds the exported model for each core's QEMU machine (M0 microbit, M3
@@ -177,7 +179,7 @@ def bench(out_dir, cpus, vectors, data_dir, timeout, as_json):
     """
     from ..bench import bench as run
 
-    rows = run(out_dir, cpus, vectors, data_dir, timeout)
+    rows = run(out_dir, cpus, vectors, data_path, timeout)
     if as_json:
         click.echo(json.dumps(rows, indent=2))
         return

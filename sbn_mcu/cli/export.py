@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..progress import interactive
-from . import main
+from . import DATA_HELP, main
 
 
 @main.command()
@@ -16,12 +16,12 @@ from . import main
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Export folder to write.")
 @click.option("--name", default="model", show_default=True,
               help="C prefix: NAME.h, NAME.c and NAME_infer(). Must be a C identifier.")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="Dataset folder, for the check against torch on the test split.")
+@click.option("--data", "data_path", type=click.Path(path_type=Path), default=None, metavar="PATH",
+              help=DATA_HELP)
 @click.option("--single-header", is_flag=True,
               help="One NAME.h with the implementation behind NAME_IMPLEMENTATION, instead of NAME.h + NAME.c.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def export(checkpoint, out, name, data_dir, single_header, as_json):
+def export(checkpoint, out, name, data_path, single_header, as_json):
     """Freeze a checkpoint into integer thresholds and generate C.
 
     Batch norm + sign fold into one integer comparison per channel; the input
@@ -34,7 +34,7 @@ def export(checkpoint, out, name, data_dir, single_header, as_json):
     from ..export import export as run
     from ..codegen.summary import table
 
-    report = run(checkpoint, out, name, data_dir, progress=interactive() and not as_json,
+    report = run(checkpoint, out, name, data_path, progress=interactive() and not as_json,
                  single_header=single_header)
     if as_json:
         click.echo(json.dumps(report, indent=2))
@@ -53,9 +53,9 @@ def export(checkpoint, out, name, data_dir, single_header, as_json):
 @click.option("--inputs", "input_files", multiple=True, type=click.Path(path_type=Path), metavar="FILE",
               help="Your own inputs instead: uint8 .npy/.npz of shape (K, INPUT_SIZE) or (K, *input_shape), "
                    "or an image (needs Pillow). Repeat for several files.")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-              help="Dataset folder for the test images.")
-def golden(out_dir, golden_dir, count, input_files, data_dir):
+@click.option("--data", "data_path", type=click.Path(path_type=Path), default=None, metavar="PATH",
+              help=DATA_HELP)
+def golden(out_dir, golden_dir, count, input_files, data_path):
     """Write golden vectors for testing the model inside your own firmware.
 
     The reference's int32 scores and classes for some inputs, as C you link
@@ -74,5 +74,5 @@ def golden(out_dir, golden_dir, count, input_files, data_dir):
 
     if count is not None and input_files:
         raise click.UsageError("give --count or --inputs, not both")
-    info = write_golden(out_dir, golden_dir, count or 20, input_files, data_dir)
+    info = write_golden(out_dir, golden_dir, count or 20, input_files, data_path)
     click.echo(f"wrote {info['count']} golden vectors to {golden_dir}: {', '.join(info['files'])}")

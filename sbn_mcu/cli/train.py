@@ -37,9 +37,17 @@ def train(out, resume, **kw):
     Under torchrun the processes train one model data-parallel (gloo on the
     CPU, NCCL with one GPU per process); --batch-size stays the global batch.
 
+    The data is --data PATH (an .npz, a .csv, an image folder or IDX files)
+    or a named --dataset; the input's type, shape, layout, normalisation and
+    class names come from it and travel with the model, so export, verify,
+    golden, bench and firmware check on this run's own test split.
+
     \b
     Examples:
-      sbn-mcu train --out runs/mlp                          # 784-256-256-10, 15 epochs
+      sbn-mcu train --out runs/mlp                          # Fashion-MNIST, inputs-256-256-classes, 15 epochs
+      sbn-mcu train --data digits.npz --out runs/digits     # your own arrays
+      sbn-mcu train --data photos/ --image-size 32x32 --arch cnn --out runs/photos
+      sbn-mcu train --data imu.csv --test-split 0.2 --input-shape 3x50 --normalize per-channel --out runs/imu
       sbn-mcu train --arch cnn --epochs 10 --out runs/cnn
       sbn-mcu train --limit 2000 --epochs 2 --out runs/quick
       sbn-mcu train --arch cnn --epochs 10 --out runs/cnn --resume   # after an interruption

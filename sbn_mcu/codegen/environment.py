@@ -61,6 +61,33 @@ def c_unsigned(value) -> str:
     return f"{int(value)}u"
 
 
+def c_string(text) -> str:
+    """A C string literal: printable ASCII as is, everything else as octal escapes of its UTF-8.
+
+    >>> print(c_string('Ankle "boot" é'))
+    "Ankle \\"boot\\" \\303\\251"
+    """
+    out = []
+    for byte in str(text).encode():
+        char = chr(byte)
+        out.append("\\" + char if char in '"\\?' else char if 32 <= byte < 127 else f"\\{byte:03o}")
+    return '"' + "".join(out) + '"'
+
+
+def c_identifiers(names) -> list[str]:
+    """Upper-case C identifier parts for ``names``, unique (a clash takes its index).
+
+    >>> c_identifiers(["T-shirt/top", "0", "t shirt top", ""])
+    ['T_SHIRT_TOP', '0', 'T_SHIRT_TOP_2', '3']
+    """
+    parts: list[str] = []
+    for i, name in enumerate(names):
+        part = "_".join("".join(c if c.isascii() and c.isalnum() else " " for c in str(name)).upper().split())
+        part = part or str(i)
+        parts.append(f"{part}_{i}" if part in parts else part)
+    return parts
+
+
 @lru_cache(maxsize=None)
 def environment() -> jinja2.Environment:
     """The environment; templates are named by folder: ``templates/model.c.j2``,
@@ -69,7 +96,8 @@ def environment() -> jinja2.Environment:
                                   for folder in ("templates", "firmware")}, delimiter="/")
     env = jinja2.Environment(loader=loader, undefined=jinja2.StrictUndefined, trim_blocks=True,
                              lstrip_blocks=True, keep_trailing_newline=True, autoescape=False)
-    env.filters.update(c_words=c_words, c_ints=c_ints, c_int=c_int, c_unsigned=c_unsigned)
+    env.filters.update(c_words=c_words, c_ints=c_ints, c_int=c_int, c_unsigned=c_unsigned, c_string=c_string,
+                       c_identifiers=c_identifiers)
     return env
 
 

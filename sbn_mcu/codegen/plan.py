@@ -11,10 +11,38 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..ir import contract
+import numpy as np
+
+from ..ir.input_spec import InputSpec
 from ..ir.model import FrozenModel
 from ..ir.packing import words_for
 from ..ops.base import Site, Step, binary_layout
+
+
+TYPE_CODES = {"uint8": 0, "int8": 1, "int16": 2}  # SBN_INPUT_U8, _I8, _I16 of sbn_input_q.c
+
+
+@dataclass
+class InputStage:
+    """``sbn_input_q``: the raw input to the integers ``q`` of the input spec, in the model's
+    order, when the first kernel does not sum raw bytes itself."""
+
+    geometry: dict  # the sbn_input struct's fields, in order
+    multipliers: np.ndarray  # int32 a[c]
+    offsets: np.ndarray  # int32 b[c]
+    words: int  # int32 values of q: the input size
+
+    @classmethod
+    def of(cls, spec: InputSpec) -> "InputStage | None":
+        if spec.is_plain_bytes:
+            return None
+        geometry = {"type": TYPE_CODES[spec.dtype], "channels": spec.channels, "positions": spec.positions,
+                    "channels_last": int(spec.layout == "hwc")}
+        return cls(geometry, spec.a.astype(np.int32), spec.b.astype(np.int32), spec.size)
+
+    @property
+    def flash_bytes(self) -> int:
+        return 4 * (self.multipliers.size + self.offsets.size)
 
 
 @dataclass
@@ -26,6 +54,7 @@ class Plan:
     input_shape: tuple
     num_classes: int
     runtime: list[str]  # runtime files the calls need, in call order
+    input_stage: InputStage | None = None
 
     @property
     def wide(self) -> bool:
@@ -42,16 +71,19 @@ class Plan:
 
     @property
     def flash_bytes(self) -> int:
-        return sum(self.step_flash_bytes(s) for s in self.steps)
+        stage = self.input_stage.flash_bytes if self.input_stage else 0
+        return stage + sum(self.step_flash_bytes(s) for s in self.steps)
 
     @property
     def ram_bytes(self) -> int:
-        return 4 * (sum(self.buffers) + self.scratch_words)
+        stage = self.input_stage.words if self.input_stage else 0
+        return 4 * (sum(self.buffers) + self.scratch_words + stage)
 
 
 def plan(model: FrozenModel) -> Plan:
     shapes = model.shapes()
     layers = model.layers
+    stage = InputStage.of(model.spec)
     steps: list[Step] = []
     source = 0  # the index of the shape the next layer's C input is laid out as
     i = 0
@@ -61,7 +93,8 @@ def plan(model: FrozenModel) -> Plan:
         out_shape = shapes[i + 2] if fused else shapes[i + 1]
         first = not steps
         site = Site(index=len(steps), in_shape=shapes[i], out_shape=out_shape, source_shape=shapes[source],
-                    first=first, largest_input=contract.LARGEST if first else 1, fused=fused)
+                    first=first, largest_input=model.spec.largest if first else 1,
+                    raw_bytes=first and stage is None, fused=fused)
         step = layer.lower(site)
         i += 2 if fused else 1
         if step is None:  # free in C (flatten): the next op reads the producer's layout
@@ -77,6 +110,6 @@ def plan(model: FrozenModel) -> Plan:
         step.src, step.dst = (step.index + 1) % 2, step.index % 2
         buffers[step.dst] = max(buffers[step.dst], step.out_words)
     largest = max(steps, key=lambda s: s.scratch_words)  # one layer runs at a time
-    runtime = list(dict.fromkeys(f for s in steps for f in s.runtime))
+    runtime = list(dict.fromkeys([*(["sbn_input_q.c"] if stage else []), *(f for s in steps for f in s.runtime)]))
     return Plan(steps, [b for b in buffers if b], largest.scratch_words, largest.scratch_size,
-                tuple(model.input_shape), model.num_classes, runtime)
+                tuple(model.input_shape), model.num_classes, runtime, stage)

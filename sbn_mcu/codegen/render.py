@@ -7,10 +7,7 @@ dependency-free file. The output is deterministic: no timestamps, no paths.
 
 from __future__ import annotations
 
-import math
-
 from .. import __version__, runtime
-from ..ir import contract
 from ..ir.model import FrozenModel
 from .environment import render as render_template
 from .names import check_name
@@ -24,15 +21,18 @@ def model_sources(model: FrozenModel, name: str, single_header: bool = False,
     planning again when the caller has it."""
     check_name(name)
     the_plan = the_plan or plan(model)
-    shape = the_plan.input_shape
-    layout = ("C, H, W order: " + "x".join(map(str, shape))) if len(shape) == 3 else "a flat vector"
+    spec = model.spec
+    lo, hi = spec.range
     context = {
         "name": name, "NAME": name.upper(), "version": __version__,
         "description": " -> ".join(s.title for s in the_plan.steps),
         "summary_line": (f"Constants: {the_plan.flash_bytes} bytes of flash. "
                          f"Activations: {the_plan.ram_bytes} bytes of RAM."),
-        "input_size": math.prod(shape), "input_type": contract.C_TYPE, "input_dtype": contract.DTYPE.name, "input_layout": layout,
-        "input_normalisation": contract.DESCRIPTION, "num_classes": the_plan.num_classes,
+        "input_size": spec.size, "input_type": spec.c_type, "input_dtype": spec.dtype, "input_range": f"{lo}..{hi}",
+        "input_layout": spec.layout_text(), "input_normalisation": spec.describe(),
+        "num_classes": the_plan.num_classes, "score_bound": the_plan.steps[-1].bound,
+        "class_names": [model.class_name(i) for i in range(the_plan.num_classes)],
+        "input_stage": the_plan.input_stage,
         "ram_bytes": the_plan.ram_bytes, "steps": the_plan.steps, "buffers": the_plan.buffers,
         "scratch_words": the_plan.scratch_words, "scratch_size": the_plan.scratch_size,
         "wide": the_plan.wide, "runtime": runtime.paste(the_plan.runtime), "single_header": single_header,

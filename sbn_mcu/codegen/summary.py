@@ -8,6 +8,12 @@ from .plan import Plan
 def summarise(plan: Plan) -> dict:
     """Bits, flash, RAM and MACs per kernel call, and in total."""
     rows = []
+    stage = plan.input_stage
+    if stage is not None:  # sbn_input_q: a[c], b[c] in flash, q in RAM
+        rows.append({"layer": "in", "operation": f"input to q, {stage.multipliers.size} channels",
+                     "output": list(plan.input_shape), "parameters": 2 * stage.multipliers.size, "weight_bits": 0,
+                     "flash_bytes": stage.flash_bytes, "ram_bytes": 4 * stage.words,
+                     "binary_macs": 0, "integer_macs": 0})
     for step in plan.steps:
         thresholds = 0 if step.thresholds is None else step.thresholds.size
         rows.append({

@@ -3,11 +3,11 @@
 Plain dataclasses of numpy arrays, loadable without torch: the input shape
 and a list of ops (:mod:`sbn_mcu.ops`, one module per layer kind). Every
 integer convention of the project is written here or in
-:mod:`sbn_mcu.ir.contract`, once:
+:mod:`sbn_mcu.ir.input_spec`, once:
 
-* **Input.** See :mod:`sbn_mcu.ir.contract`: raw values become the integers
-  the first layer multiplies by ±1, and the training normalisation lives in
-  its thresholds.
+* **Input.** See :mod:`sbn_mcu.ir.input_spec`: raw values become the
+  integers the first layer multiplies by ±1, and the training normalisation
+  lives in its thresholds. The model carries its :class:`InputSpec`.
 * **Binary values.** Weights and activations are ``+1`` / ``-1``, and
   ``sign(0) = +1``. Packed into bits, ``+1`` is bit 1 (:mod:`sbn_mcu.ir.packing`).
 * **Sums.** A binary layer computes ``acc = sum(w * x)`` over its valid inputs;
@@ -32,9 +32,10 @@ import numpy as np
 
 from .. import ops
 from ..errors import SbnError
+from .input_spec import InputSpec
 
 FORMAT = "sbn-mcu-frozen"
-VERSION = 1
+VERSION = 2  # 2: the input spec replaced the input shape; version 1 files read as uint8 input
 SUFFIX = ".sbn.npz"
 
 Shape = tuple[int, ...]
@@ -42,9 +43,16 @@ Shape = tuple[int, ...]
 
 @dataclass
 class FrozenModel:
-    input_shape: Shape
+    spec: InputSpec
     layers: list[ops.Op]
-    meta: dict = field(default_factory=dict)  # dataset, class names, training figures
+    meta: dict = field(default_factory=dict)  # the data's source and hash, the architecture, training figures
+
+    @property
+    def input_shape(self) -> Shape:
+        return self.spec.shape
+
+    def class_name(self, index: int) -> str:
+        return self.spec.class_name(index)
 
     def shapes(self) -> list[Shape]:
         """The input shape followed by every layer's output shape."""
@@ -66,7 +74,7 @@ class FrozenModel:
 
     def to_bytes(self) -> bytes:
         """A versioned ``.npz``: a JSON header plus one array per field."""
-        header = {"format": FORMAT, "version": VERSION, "input_shape": list(self.input_shape),
+        header = {"format": FORMAT, "version": VERSION, "input": self.spec.to_dict(),
                   "meta": self.meta, "layers": []}
         arrays = {}
         for i, layer in enumerate(self.layers):
@@ -95,7 +103,7 @@ class FrozenModel:
                            "re-run `sbn-mcu export`") from None
         if header.get("format") != FORMAT:
             raise SbnError(f"{path} is not an sbn-mcu frozen model")
-        if header.get("version") != VERSION:
+        if header.get("version") not in (1, VERSION):
             raise SbnError(f"{path} has frozen-model format version {header.get('version')}, but this "
                            f"sbn-mcu reads version {VERSION}; export it again with this version")
         layers = []
@@ -105,4 +113,11 @@ class FrozenModel:
                 raise SbnError(f"{path} contains an unknown layer type; export it again")
             layers.append(kind(**{k: arrays[v] if isinstance(v, str) and v in arrays else v
                                   for k, v in entry.items()}))
-        return cls(tuple(header["input_shape"]), layers, header.get("meta", {}))
+        meta = header.get("meta", {})
+        if header["version"] == 1:  # uint8 input in torch's order, class names (if any) in meta
+            shape = tuple(header["input_shape"])
+            spec = InputSpec(shape, "uint8", {1: "flat", 2: "cl", 3: "chw"}[len(shape)],
+                             class_names=meta.get("class_names", ()))
+        else:
+            spec = InputSpec.from_dict(header["input"])
+        return cls(spec, layers, meta)

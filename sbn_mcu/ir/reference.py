@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import contract
 from .model import FrozenModel
-from ..errors import SbnError
 
 
 def _threshold(acc: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
@@ -19,14 +17,11 @@ def _threshold(acc: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
 
 
 def run(model: FrozenModel, inputs: np.ndarray, batch: int = 500) -> np.ndarray:
-    """Integer class scores, int32 (N, classes), for raw inputs (N, *input_shape) or (N, INPUT_SIZE)."""
-    inputs = contract.check(inputs)
-    inputs = inputs.reshape(len(inputs), -1)
-    if inputs.shape[1] != model.input_size:
-        raise SbnError(f"the model takes {model.input_size} input values, got {inputs.shape[1]}")
+    """Integer class scores, int32 (N, classes), for raw inputs (N, INPUT_SIZE) or (N, *stored_shape)."""
+    inputs = model.spec.check(inputs)
     out = []
     for start in range(0, len(inputs), batch):
-        x = contract.integers(inputs[start:start + batch]).reshape((-1,) + tuple(model.input_shape))
+        x = model.spec.integers(inputs[start:start + batch])
         for layer in model.layers:
             x = layer.reference(x)
             if layer.thresholds is not None:

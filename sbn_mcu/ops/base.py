@@ -40,8 +40,9 @@ class Site:
     in_shape: Shape
     out_shape: Shape  # after any fused op
     source_shape: Shape  # the producer's shape before any flatten (its C layout)
-    first: bool  # the op sees the raw integer input
-    largest_input: int  # the largest |input value|: the contract's on the first layer, else 1
+    first: bool  # the op sees the model's input: raw bytes, or the integers q of sbn_input_q
+    largest_input: int  # the largest |input value|: the input spec's on the first layer, else 1
+    raw_bytes: bool = False  # the first op sums the raw uint8 bytes (q = 2r - 255) itself
     fused: "Op | None" = None  # the op after this one that the kernel computes too
 
 

@@ -69,11 +69,13 @@ class Conv2d(Op):
         geometry = {"in_c": c, "in_h": h, "in_w": wd, "out_c": out_c, "k": k, "stride": self.stride,
                     "pad": self.padding, "pool": window, "pool_stride": pool.stride if pool else 1,
                     "out_h": site.out_shape[1], "out_w": site.out_shape[2]}
-        if site.first:
+        if site.raw_bytes:
             packed, kernel = byte_masks(w), "conv_u8"
+        elif site.first:  # integers q: one row of bits per output channel, taps in (c, ky, kx) order
+            packed, kernel = pack(w.reshape(out_c, 1, -1)), "conv_q"
         else:
             packed, kernel = pack(w.reshape(out_c, c, k * k).transpose(0, 2, 1)), "conv_bits"
-        scratch_macro = f"SBN_{kernel.upper()}_SCRATCH_WORDS"
+        scratch_macro = f"SBN_{kernel.upper()}_SCRATCH_WORDS" if kernel != "conv_q" else None
         title = (f"conv {k}x{k}/{self.stride} pad {self.padding}, {c} -> {out_c} channels"
                  + (f", max pool {pool.kernel_size}/{pool.stride}" if pool else ""))
         if self.thresholds is None:
@@ -83,10 +85,11 @@ class Conv2d(Op):
                     out_shape=site.out_shape, macs=conv_h * conv_w * w[0].size * out_c,
                     integer_input=site.first, weight_bits=w.size,
                     bound=self.accumulator_bound(site.largest_input),
-                    scratch_words=runtime.macro(f"sbn_{kernel}.c", scratch_macro, c, k, window),
-                    scratch_size=f"{scratch_macro}({c}u, {k}u, {window}u)",
+                    scratch_words=runtime.macro(f"sbn_{kernel}.c", scratch_macro, c, k, window) if scratch_macro else 0,
+                    scratch_size=f"{scratch_macro}({c}u, {k}u, {window}u)" if scratch_macro else "",
                     geometry=("sbn_conv", geometry), word_loop=None if site.first else "mismatches",
-                    call=(f"sbn_{kernel}", ["in", "weights", "geometry", "thresholds", "out", "scratch"]))
+                    call=(f"sbn_{kernel}", ["in", "weights", "geometry", "thresholds", "out"]
+                          + (["scratch"] if scratch_macro else [])))
 
 
 def byte_masks(weights: np.ndarray) -> np.ndarray:

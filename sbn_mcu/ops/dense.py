@@ -36,9 +36,9 @@ class Dense(Op):
     def lower(self, site: Site) -> Step:
         w, (outputs, n) = self.weights, self.weights.shape
         scores = self.thresholds is None
-        if site.first:  # raw bytes: one weight row of n bits, packed straight
+        if site.first:  # one weight row of n bits, packed straight, over raw bytes or integers q
             packed = pack(w[:, None, :])
-            kernel, args = "dense_u8", [n, outputs]
+            kernel, args = "dense_u8" if site.raw_bytes else "dense_q", [n, outputs]
         else:  # torch flattens C, H, W; the C stores the producer's pixels one by one
             positions, channels = binary_layout(site.source_shape)
             packed = pack(w.reshape(outputs, channels, positions).transpose(0, 2, 1))
@@ -50,5 +50,5 @@ class Dense(Op):
                     weights=packed.reshape(-1), thresholds=self.thresholds, threshold_type="sbn_acc_t",
                     out_shape=site.out_shape, macs=w.size, integer_input=site.first, weight_bits=w.size,
                     bound=self.accumulator_bound(site.largest_input),
-                    word_loop="xor_bytesum" if site.first else "mismatches",
+                    word_loop=("xor_bytesum" if site.raw_bytes else None) if site.first else "mismatches",
                     call=(function, ["in", "weights", *args, *tail]))

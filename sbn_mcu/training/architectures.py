@@ -7,6 +7,8 @@ module, so a checkpoint carries its architecture and export needs nothing else.
 
 from __future__ import annotations
 
+import math
+
 from torch import nn
 
 from ..errors import SbnError
@@ -20,8 +22,9 @@ def binary_block(layer: nn.Module, channels: int, conv: bool) -> list[nn.Module]
     return [layer, norm, SBActivation()]
 
 
-def mlp(widths=(784, 256, 256, 10)) -> nn.Sequential:
-    """Fully connected binary network; the last layer gives class scores."""
+def mlp(input_shape: tuple[int, ...], classes: int, hidden=(256, 256)) -> nn.Sequential:
+    """Fully connected binary network on any input; the last layer gives class scores."""
+    widths = (math.prod(input_shape), *hidden, classes)
     layers: list[nn.Module] = [nn.Flatten()]
     for n_in, n_out in zip(widths[:-2], widths[1:-1]):
         layers += binary_block(SBLinear(n_in, n_out), n_out, conv=False)
@@ -29,32 +32,45 @@ def mlp(widths=(784, 256, 256, 10)) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-def cnn(in_channels: int = 1, size: int = 28, classes: int = 10) -> nn.Sequential:
+def _image_sides(name: str, input_shape: tuple[int, ...], pools: int) -> tuple[int, int]:
+    """(H, W) after ``pools`` 2x2 poolings, or one line saying why the preset does not fit."""
+    shown = "x".join(map(str, input_shape))
+    if len(input_shape) != 3:
+        raise SbnError(f"--arch {name} takes images (C, H, W), but the data's examples are {shown}; "
+                       "use --arch mlp")
+    _, h, w = input_shape
+    if h >> pools < 1 or w >> pools < 1:
+        raise SbnError(f"--arch {name} pools {pools} times by 2, which takes {h}x{w} images below 1x1; "
+                       f"use images of at least {1 << pools}x{1 << pools} or --arch mlp")
+    return h >> pools, w >> pools
+
+
+def cnn(input_shape: tuple[int, ...], classes: int) -> nn.Sequential:
     """conv3x3 32 (pad 1) → maxpool 2 → conv3x3 64 (pad 1) → maxpool 2 → linear → classes."""
-    side = size // 4
+    h, w = _image_sides("cnn", input_shape, 2)
     return nn.Sequential(
-        *binary_block(SBConv2d(in_channels, 32, 3, padding=1), 32, conv=True),
+        *binary_block(SBConv2d(input_shape[0], 32, 3, padding=1), 32, conv=True),
         nn.MaxPool2d(2),
         *binary_block(SBConv2d(32, 64, 3, padding=1), 64, conv=True),
         nn.MaxPool2d(2),
         nn.Flatten(),
-        SBLinear(64 * side * side, classes),
+        SBLinear(64 * h * w, classes),
         Scores(),
     )
 
 
-def cnn_large(in_channels: int = 1, size: int = 28, classes: int = 10) -> nn.Sequential:
+def cnn_large(input_shape: tuple[int, ...], classes: int) -> nn.Sequential:
     """conv 32-32 → pool → conv 64-64 → pool → linear 512 → classes (all 3x3, pad 1)."""
-    side = size // 4
+    h, w = _image_sides("cnn-large", input_shape, 2)
     return nn.Sequential(
-        *binary_block(SBConv2d(in_channels, 32, 3, padding=1), 32, conv=True),
+        *binary_block(SBConv2d(input_shape[0], 32, 3, padding=1), 32, conv=True),
         *binary_block(SBConv2d(32, 32, 3, padding=1), 32, conv=True),
         nn.MaxPool2d(2),
         *binary_block(SBConv2d(32, 64, 3, padding=1), 64, conv=True),
         *binary_block(SBConv2d(64, 64, 3, padding=1), 64, conv=True),
         nn.MaxPool2d(2),
         nn.Flatten(),
-        *binary_block(SBLinear(64 * side * side, 512), 512, conv=False),
+        *binary_block(SBLinear(64 * h * w, 512), 512, conv=False),
         SBLinear(512, classes),
         Scores(),
     )

@@ -19,25 +19,28 @@ from ..files import write_atomically
 from . import architectures
 from .binarizers import METHODS
 from .config import RESUME_FIELDS, TrainConfig, plain
-from .layers import set_method
+from .layers import set_method, set_weight_norm
+from ..ir.input_spec import InputSpec
 
 CHECKPOINT_FORMAT = "sbn-mcu-checkpoint"
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2  # 2: the input spec and the data's source and hash
 TRAINING_STATE = "training.pt"  # the run's state after its last finished epoch, for --resume
 
 
-def save_checkpoint(path: Path, model: nn.Module, config: TrainConfig, metrics: list[dict],
-                    best_epoch: int | None = None, input_shape=(1, 28, 28)) -> None:
+def save_checkpoint(path: Path, model: nn.Module, config: TrainConfig, metrics: list[dict], spec: InputSpec,
+                    data_record: dict | None = None, best_epoch: int | None = None) -> None:
     """Write atomically: a crash never leaves a half-written checkpoint.
 
     ``metrics`` is the history of the saved network, so its last record (which
-    export copies into the frozen model) describes that network.
+    export copies into the frozen model) describes that network. ``spec`` is
+    the input the model takes, and ``data_record`` the data's ``source`` and
+    ``digest``, so that later commands check on the run's own test split.
     """
     state = {
         "format": CHECKPOINT_FORMAT, "version": CHECKPOINT_VERSION,
-        "architecture": architectures.describe(model), "input_shape": list(input_shape),
+        "architecture": architectures.describe(model), "input": spec.to_dict(), "data": data_record or {},
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "dataset": config.dataset, "arch": config.arch, "method": config.method, "metrics": metrics,
+        "arch": config.arch, "method": config.method, "weight_norm": config.weight_norm, "metrics": metrics,
         "best_epoch": best_epoch if best_epoch is not None else len(metrics),
     }
     save(path, state)
@@ -57,17 +60,19 @@ def load_checkpoint(path: Path) -> tuple[nn.Module, dict]:
                        "train again or restore it") from None
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise SbnError(f"{path} is not an sbn-mcu checkpoint; export needs a model.pt "
-                       "written by `sbn-mcu train` (or sbn_mcu.train.save_checkpoint)")
-    missing = [k for k in ("architecture", "input_shape", "state_dict") if k not in state]
+                       "written by `sbn-mcu train` (or sbn_mcu.training.save_checkpoint)")
+    if state.get("version") != CHECKPOINT_VERSION:
+        raise SbnError(f"{path} has checkpoint version {state.get('version')}, from another sbn-mcu; this one "
+                       f"reads version {CHECKPOINT_VERSION}: train the model again")
+    missing = [k for k in ("architecture", "input", "state_dict") if k not in state]
     if missing:
         raise SbnError(f"checkpoint {path} lacks {', '.join(missing)}; it was not written by sbn-mcu")
-    if state.get("version") != CHECKPOINT_VERSION:
-        raise SbnError(f"{path} has checkpoint version {state.get('version')}; this sbn-mcu reads "
-                       f"version {CHECKPOINT_VERSION}")
+    state["spec"] = InputSpec.from_dict(state["input"])
     model = architectures.build(state["architecture"])
     if state.get("method", "sbn") not in METHODS:
         raise SbnError(f"checkpoint {path} names an unknown training method {state.get('method')!r}")
     set_method(model, state.get("method", "sbn"))
+    set_weight_norm(model, state.get("weight_norm", False))
     try:
         model.load_state_dict(state["state_dict"])
     except (RuntimeError, KeyError) as err:

@@ -9,9 +9,9 @@ from pathlib import Path
 # The architectures and methods, with the one line the CLI's help gives each;
 # architectures.BUILDERS and binarizers.BINARIZERS implement them.
 ARCHITECTURES = {
-    "mlp": "784-256-256-10",
-    "cnn": "conv32-pool-conv64-pool-fc10",
-    "cnn-large": "conv32-32-pool-conv64-64-pool-fc512-fc10",
+    "mlp": "inputs-256-256-classes",
+    "cnn": "conv32-pool-conv64-pool-fc(classes), images",
+    "cnn-large": "conv32-32-pool-conv64-64-pool-fc512-fc(classes), images",
 }
 METHODS = {
     "sbn": "tanh(v*x) sharpened to sign",
@@ -22,7 +22,17 @@ METHODS = {
 
 @dataclass
 class TrainConfig:
-    dataset: str = "fashion-mnist"  # one of data.DATASETS
+    dataset: str = "fashion-mnist"  # one of data.DATASETS, when no `data` path is given
+    data: Path | None = None  # the user's data: an .npz, a .csv, an image folder or a folder of IDX files
+    test_data: Path | None = None  # the test split, where `data` has none
+    test_split: float | None = None  # or a seeded fraction of `data` held out as the test split
+    input_type: str | None = None  # uint8, int8 or int16; by default from the data
+    input_layout: str | None = None  # hwc: examples are (H, W, C)
+    image_size: tuple[int, int] | None = None  # image folders: resize to (H, W)
+    color: str | None = None  # image folders: gray or rgb
+    label_column: str | None = None  # CSV: the label's column name or index
+    input_shape: tuple[int, ...] | None = None  # reshape flat features to (C, L) or (C, H, W)
+    normalize: str = "range"  # range, or per-channel (ir.input_spec)
     arch: str = "mlp"  # one of architectures.ARCHITECTURES
     method: str = "sbn"  # one of binarizers.METHODS: sbn, or the ste / float baselines
     epochs: int = 15
@@ -45,10 +55,18 @@ class TrainConfig:
 DEFAULTS = TrainConfig()
 
 # Options that must equal the interrupted run's for --resume.
-RESUME_FIELDS = ("dataset", "arch", "method", "epochs", "limit", "seed", "batch_size", "lr", "v_start", "v_end",
+RESUME_FIELDS = ("dataset", "data", "test_data", "test_split", "input_type", "input_layout", "image_size", "color",
+                 "label_column", "input_shape", "normalize", "arch", "method", "epochs", "limit", "seed", "batch_size", "lr", "v_start", "v_end",
                  "v_shape", "weight_norm", "weight_v_scale", "grad_clip", "val_images")
+
+
+DATA_FIELDS = ("data_dir", "test_data", "test_split", "input_type", "input_layout", "image_size", "color",
+               "label_column", "input_shape")  # passed to data.open as they are
 
 
 def plain(config: TrainConfig) -> dict:
     """The options as JSON-friendly values."""
-    return {f.name: str(v) if isinstance(v := getattr(config, f.name), Path) else v for f in fields(config)}
+    def value(v):
+        return str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v
+
+    return {f.name: value(getattr(config, f.name)) for f in fields(config)}

@@ -12,7 +12,7 @@ from torch import nn
 
 from .. import ops
 from ..errors import SbnError
-from ..ir import contract
+from ..ir.input_spec import InputSpec, as_spec
 from ..ir.model import FrozenModel
 from .layers import SBActivation, Scores
 
@@ -61,8 +61,9 @@ def fold_tau(mean, var, eps, gamma, beta, scale: float) -> np.ndarray:
         return scale * (mean - beta * sigma / gamma)
 
 
-def freeze(model: nn.Sequential, input_shape, meta: dict | None = None) -> FrozenModel:
-    """Walk the ``nn.Sequential`` and emit the integer layers.
+def freeze(model: nn.Sequential, spec: InputSpec | tuple, meta: dict | None = None) -> FrozenModel:
+    """Walk the ``nn.Sequential`` and emit the integer layers for inputs of ``spec``
+    (an :class:`InputSpec`, or a shape for raw ``uint8`` values in torch's order).
 
     A binary layer is either followed by [batch norm +] activation (a hidden
     layer with thresholds) or ends the network (class scores, optionally
@@ -70,6 +71,7 @@ def freeze(model: nn.Sequential, input_shape, meta: dict | None = None) -> Froze
     """
     if any(getattr(m, "method", "sbn") == "float" for m in model.modules()):
         raise SbnError("a float model has no binary network to export; train it with --method sbn or ste")
+    spec = as_spec(spec)
     modules = list(model)
     layers: list[ops.Op] = []
     first = True
@@ -95,7 +97,7 @@ def freeze(model: nn.Sequential, input_shape, meta: dict | None = None) -> Froze
             layers.append(layer)
             i += 1
             continue
-        bound = layer.accumulator_bound(contract.LARGEST if first else 1)
+        bound = layer.accumulator_bound(spec.largest if first else 1)
         j = i + 1
         norm = None
         if j < len(modules) and isinstance(modules[j], (nn.BatchNorm1d, nn.BatchNorm2d)):
@@ -111,7 +113,7 @@ def freeze(model: nn.Sequential, input_shape, meta: dict | None = None) -> Froze
                 beta = norm.bias if norm.affine else torch.zeros(n)
                 negate, t = fold_threshold(
                     norm.running_mean.cpu(), norm.running_var.cpu(), norm.eps,
-                    gamma.detach().cpu(), beta.detach().cpu(), contract.SCALE if first else 1.0, bound)
+                    gamma.detach().cpu(), beta.detach().cpu(), spec.scale if first else 1.0, bound)
             layer.weights[negate] *= -1
             layer.thresholds = t
             j += 1
@@ -131,7 +133,7 @@ def freeze(model: nn.Sequential, input_shape, meta: dict | None = None) -> Froze
     # the int32 class scores of the C API do not.
     compute = [layer for layer in layers if layer.has_weights]
     for i, layer in enumerate(compute):
-        bound = layer.accumulator_bound(contract.LARGEST if i == 0 else 1)
+        bound = layer.accumulator_bound(spec.largest if i == 0 else 1)
         if isinstance(layer, ops.Conv2d) and bound >= 2 ** 31:
             raise SbnError(f"a convolution with fan-in {layer.weights[0].size} can pass int32 sums; "
                            "use fewer input channels or a smaller kernel")
@@ -140,7 +142,7 @@ def freeze(model: nn.Sequential, input_shape, meta: dict | None = None) -> Froze
                            "the type of the C API's scores; add a smaller layer before it")
         if bound >= 2 ** 62:
             raise SbnError(f"a layer with fan-in {layer.weights[0].size} is too large")
-    result = FrozenModel(tuple(input_shape), layers, dict(meta or {}))
+    result = FrozenModel(spec, layers, dict(meta or {}))
     result.shapes()  # validates every shape now, not in the C compiler
     return result
 
@@ -151,13 +153,14 @@ def check_against_torch(model: nn.Module, frozen: FrozenModel, inputs: np.ndarra
     from ..progress import batches
     from .layers import hard_copy
 
-    hard = hard_copy(model)
+    hard = hard_copy(model, frozen.spec.scale)
+    inputs = frozen.spec.check(inputs)
     disagreements = 0
-    label = f"checking against torch on {len(inputs):,} test images"
+    label = f"checking against torch on {len(inputs):,} test inputs"
     with batches(len(inputs), label, progress) as starts, torch.no_grad():
         for i in starts:
             batch = inputs[i:i + 500]
             ours = reference.predict(reference.run(frozen, batch))
-            theirs = hard(contract.normalise(torch.from_numpy(batch).double())).argmax(1).numpy()
+            theirs = hard(frozen.spec.normalise(torch.from_numpy(batch)).double()).argmax(1).numpy()
             disagreements += int((ours != theirs).sum())
     return disagreements

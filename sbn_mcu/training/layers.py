@@ -1,7 +1,7 @@
 """Self-binarizing layers.
 
 Weights and activations pass through ``tanh(v * x)``. The sharpness ``v`` is a
-buffer of each layer, raised during training by a :class:`~sbn_mcu.schedule.Sharpening`
+buffer of each layer, raised during training by a :class:`~.schedule.Sharpening`
 schedule, so the network slides from smooth to binary by itself. In *hard
 mode* every layer computes the exact binary network with ``sign`` (and
 ``sign(0) = +1``); that is the network the exported C reproduces bit for bit.
@@ -18,7 +18,6 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ..ir import contract
 from .binarizers import BINARIZERS, METHODS
 
 
@@ -29,17 +28,17 @@ class SelfBinarizing(nn.Module):
         self.register_buffer("v", torch.tensor(float(v)))
         self.hard = False
         self.method = "sbn"  # a key of BINARIZERS; set for a whole model with set_method
-        self.byte_input = False  # set by hard_copy on the layer that sees the raw input (ir.contract)
+        self.input_scale = 0  # set by hard_copy on the layer that sees the input: its spec's scale
         self.normalise = False  # weight layers: see binary_weight; set with set_weight_norm
 
     def _exact(self, x: torch.Tensor, layer) -> torch.Tensor:
-        """Hard mode on raw input: sum the contract's integers exactly, then scale once.
+        """Hard mode on the input: sum the input spec's integers q exactly, then scale once.
 
-        ``x * SCALE`` recovers them from the normalised input; the sum is then
+        ``x * scale`` recovers them from the normalised input; the sum is then
         exact and its one rounded division keeps its sign, so a sum of exactly
         0 stays 0 as in the integer reference.
         """
-        return layer(torch.round(x * contract.SCALE)) / contract.SCALE
+        return layer(torch.round(x * self.input_scale)) / self.input_scale
 
 
 def binary_weight(layer: nn.Module) -> torch.Tensor:
@@ -65,7 +64,7 @@ class SBLinear(nn.Linear, SelfBinarizing):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w = binary_weight(self)
-        if self.hard and self.byte_input:
+        if self.hard and self.input_scale:
             return self._exact(x, lambda q: F.linear(q, w))
         return F.linear(x, w)
 
@@ -88,7 +87,7 @@ class SBConv2d(nn.Conv2d, SelfBinarizing):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w = binary_weight(self)
-        if self.hard and self.byte_input:
+        if self.hard and self.input_scale:
             return self._exact(x, lambda q: self._conv_forward(q, w, None))
         return self._conv_forward(x, w, None)
 
@@ -128,12 +127,13 @@ def set_hard(model: nn.Module, hard: bool = True) -> nn.Module:
     return model
 
 
-def hard_copy(model: nn.Module) -> nn.Module:
+def hard_copy(model: nn.Module, input_scale: int) -> nn.Module:
     """An evaluation copy that computes the exact binary network.
 
-    It runs in float64 and expects the contract's normalised input
-    (:func:`sbn_mcu.ir.contract.normalise`) of raw values: every sum of the binary network is then exact (the
-    first layer sums the integers ``2p - 255``), and the batch-norm comparison
+    It runs in float64 and expects the normalised input of raw values
+    (:meth:`sbn_mcu.ir.input_spec.InputSpec.normalise`, whose ``scale`` is
+    ``input_scale``): every sum of the binary network is then exact (the
+    first layer sums the spec's integers ``q``), and the batch-norm comparison
     rounds like the float64 threshold folding. Hard mode therefore agrees
     with the integer reference except where a pre-activation lands exactly on
     a batch-norm threshold, which trained networks do not do; there torch's
@@ -143,13 +143,13 @@ def hard_copy(model: nn.Module) -> nn.Module:
     clone = copy.deepcopy(model).double().eval()
     first = next((m for m in clone.modules() if isinstance(m, (SBLinear, SBConv2d))), None)
     if first is not None:
-        first.byte_input = True
+        first.input_scale = input_scale
     if isinstance(clone, nn.Sequential):
         modules = list(clone)
         for before, norm, after in zip(modules, modules[1:], modules[2:]):
             if isinstance(before, (SBLinear, SBConv2d)) and isinstance(norm, nn.modules.batchnorm._BatchNorm) \
                     and isinstance(after, SBActivation):
-                norm.register_forward_hook(_ExactTies(contract.SCALE if before is first else 1.0))
+                norm.register_forward_hook(_ExactTies(input_scale if before is first else 1.0))
     return set_hard(clone, True)
 
 

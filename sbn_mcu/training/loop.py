@@ -27,32 +27,48 @@ from tqdm import tqdm
 from .. import data
 from ..errors import SbnError
 from ..files import write_atomically
-from ..ir import contract
+from ..ir.input_spec import InputSpec
 from . import architectures
 from .binarizers import METHODS
 from .checkpoint import TRAINING_STATE, load_training_state, save, save_checkpoint
-from .config import TrainConfig, plain
+from .config import DATA_FIELDS, TrainConfig, plain
 from .distributed import Ranks, distributed_ranks, resolve_device, start_group
 from .layers import clip_latent_weights, hard_copy, set_hard, set_method, set_sharpness, set_weight_norm
 from .plots import plot_curves
 from .schedule import SHAPES, Sharpening
 
-INPUT_SHAPE = (1, 28, 28)
+def open_data(config: TrainConfig) -> "data.Dataset":
+    """The run's data: ``config.data`` (a path), else the named ``config.dataset``."""
+    options = {name: getattr(config, name) for name in DATA_FIELDS}
+    if isinstance(options["label_column"], str) and options["label_column"].isdigit():
+        options["label_column"] = int(options["label_column"])  # --label-column 0: an index
+    if config.data is not None:
+        return data.open(config.data, seed=config.seed, **options)
+    return data.open(dataset=config.dataset, seed=config.seed, **options)
 
 
-def normalise(pixels: torch.Tensor) -> torch.Tensor:
-    """The contract's training input, float32 (see :mod:`sbn_mcu.ir.contract`)."""
-    return contract.normalise(pixels.to(torch.float32))
-
-
-def _images(pixels: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(pixels).unsqueeze(1)  # N, 1, 28, 28, uint8
+def as_dataset(given) -> "data.Dataset":
+    """A :class:`data.Dataset` as is, or a ``(train, test)`` pair of torch ``Dataset`` s of
+    ``(raw example, label)`` items, stacked into arrays."""
+    if isinstance(given, data.Dataset):
+        return given
+    if isinstance(given, (tuple, list)) and len(given) == 2:
+        def stacked(split):
+            if len(split) == 0:
+                raise SbnError("a torch Dataset given to train() is empty")
+            items = [split[i] for i in range(len(split))]
+            x = np.stack([np.asarray(item[0]) for item in items])
+            return x, np.array([int(item[1]) for item in items])
+        (x_train, y_train), (x_test, y_test) = stacked(given[0]), stacked(given[1])
+        return data.from_arrays(x_train, y_train, x_test, y_test)
+    raise SbnError("train(dataset=...) takes a sbn_mcu.data.Dataset (data.from_arrays, data.open) or a "
+                   "(train, test) pair of torch Datasets")
 
 
 @torch.no_grad()
-def calibrate_hard(model: nn.Module, pixels: torch.Tensor, batch: int = 1000) -> nn.Module:
+def calibrate_hard(model: nn.Module, pixels: torch.Tensor, spec: InputSpec, batch: int = 1000) -> nn.Module:
     """A float64 hard-mode copy whose batch norms hold hard-mode statistics."""
-    hard = hard_copy(model)
+    hard = hard_copy(model, spec.scale)
     norms = [m for m in hard.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     for m in norms:
         m.reset_running_stats()
@@ -60,18 +76,19 @@ def calibrate_hard(model: nn.Module, pixels: torch.Tensor, batch: int = 1000) ->
         m.train()
     device = next(model.parameters()).device
     for start in range(0, len(pixels), batch):
-        hard(normalise(pixels[start:start + batch]).to(device, torch.float64))
+        hard(spec.normalise(pixels[start:start + batch]).to(device, torch.float64))
     return hard.eval()
 
 
 @torch.no_grad()
-def accuracy(model: nn.Module, pixels: torch.Tensor, labels: torch.Tensor, batch: int = 1000) -> float:
+def accuracy(model: nn.Module, pixels: torch.Tensor, labels: torch.Tensor, spec: InputSpec,
+             batch: int = 1000) -> float:
     model.eval()
     dtype = next(model.parameters()).dtype
     device = next(model.parameters()).device
     correct = 0
     for start in range(0, len(pixels), batch):
-        x = normalise(pixels[start:start + batch]).to(device, dtype)
+        x = spec.normalise(pixels[start:start + batch]).to(device, dtype)
         correct += (model(x).argmax(1).cpu() == labels[start:start + batch]).sum().item()
     return correct / max(len(pixels), 1)
 
@@ -89,11 +106,16 @@ def split_validation(n: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarr
 
 
 def train(config: TrainConfig, out_dir: Path, progress: bool = True,
-          model: nn.Sequential | None = None, resume: bool = False) -> tuple[nn.Module, list[dict]]:
+          model: nn.Sequential | None = None, resume: bool = False, dataset=None) -> tuple[nn.Module, list[dict]]:
     """Train, evaluate soft and hard every epoch, and write the run folder.
 
-    ``model`` is any ``nn.Sequential`` of sbn-mcu layers taking 1x28x28
-    images; without it, ``config.arch`` names one. ``config.val_images``
+    The data is ``dataset`` (a :class:`sbn_mcu.data.Dataset`, e.g. from
+    ``data.from_arrays(x_train, y_train, x_test, y_test)``, or a ``(train,
+    test)`` pair of torch Datasets of raw examples and labels), else what
+    ``config`` names (``config.data``, or the named ``config.dataset``). The
+    checkpoint records its source, content hash and input spec.
+    ``model`` is any ``nn.Sequential`` of sbn-mcu layers taking the data's
+    examples; without it, ``config.arch`` names one, sized to the data. ``config.val_images``
     training images (seeded, never test images) are held out: every epoch
     measures the hard network on them, and the returned model, like
     ``model.pt``, is the best epoch's by that validation accuracy (the last
@@ -116,7 +138,8 @@ def train(config: TrainConfig, out_dir: Path, progress: bool = True,
     ranks = distributed_ranks()
     device = start_group(ranks, resolve_device(config.device), config.batch_size)
     try:
-        return _train(config, Path(out_dir), progress and ranks.main, model, resume, ranks, device)
+        dataset = as_dataset(dataset) if dataset is not None else open_data(config)
+        return _train(config, Path(out_dir), progress and ranks.main, model, resume, ranks, device, dataset)
     finally:
         if ranks.started_group:
             torch.distributed.destroy_process_group()
@@ -146,17 +169,21 @@ def _finite(model: nn.Module) -> bool:
 
 
 def _train(config: TrainConfig, out_dir: Path, progress: bool, model: nn.Sequential | None, resume: bool,
-           ranks: Ranks, device: torch.device) -> tuple[nn.Module, list[dict]]:
+           ranks: Ranks, device: torch.device, dataset: "data.Dataset") -> tuple[nn.Module, list[dict]]:
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
-    all_x, all_y = data.load(config.dataset, "train", config.data_dir)
-    test_x, test_y = data.load(config.dataset, "test", config.data_dir)
-    keep, held = split_validation(len(all_x), config.val_images, config.seed)
-    train_x, train_y, val_x, val_y = all_x[keep], all_y[keep], all_x[held], all_y[held]
+    spec = dataset.spec(config.normalize)
+    if dataset.x_val is not None:
+        train_x, train_y, val_x, val_y = dataset.x_train, dataset.y_train, dataset.x_val, dataset.y_val
+    else:
+        keep, held = split_validation(len(dataset.x_train), config.val_images, config.seed)
+        train_x, train_y = dataset.x_train[keep], dataset.y_train[keep]
+        val_x, val_y = dataset.x_train[held], dataset.y_train[held]
     if config.limit is not None:
         train_x, train_y = train_x[:config.limit], train_y[:config.limit]
-    train_x, val_x, test_x = _images(train_x), _images(val_x), _images(test_x)
-    train_y, val_y, test_y = (torch.from_numpy(y).long() for y in (train_y, val_y, test_y))
+    train_x, val_x, test_x = (torch.from_numpy(np.ascontiguousarray(x)) for x in (train_x, val_x, dataset.x_test))
+    train_y, val_y, test_y = (torch.from_numpy(np.asarray(y)).long() for y in (train_y, val_y, dataset.y_test))
+    data_record = {"source": dataset.source, "digest": dataset.digest()}
     if ranks.main:
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
@@ -166,7 +193,10 @@ def _train(config: TrainConfig, out_dir: Path, progress: bool, model: nn.Sequent
     saved = load_training_state(out_dir / TRAINING_STATE, config) if resume else None
     if saved is not None:
         model = architectures.build(saved["architecture"])
-    model = set_method(model if model is not None else architectures.BUILDERS[config.arch](), config.method).to(device)
+    if model is None:
+        model = architectures.BUILDERS[config.arch](spec.shape, spec.num_classes)
+    _check_fits(model, spec)
+    model = set_method(model, config.method).to(device)
     set_weight_norm(model, config.weight_norm)
     # a last batch must give every process at least 2 images, or batch norm cannot train on it
     steps_per_epoch = len(train_x) // config.batch_size + (len(train_x) % config.batch_size >= 2 * ranks.world)
@@ -204,7 +234,7 @@ def _train(config: TrainConfig, out_dir: Path, progress: bool, model: nn.Sequent
         for step in bar:
             idx = order[step * config.batch_size:(step + 1) * config.batch_size][ranks.rank::ranks.world]
             set_sharpness(model, sharpening.value, config.weight_v_scale)
-            x, y = normalise(train_x[idx]).to(device), train_y[idx].to(device)
+            x, y = spec.normalise(train_x[idx]).to(device), train_y[idx].to(device)
             loss = loss_fn(trainer(x), y)
             if not torch.isfinite(loss.detach()):
                 _diverged(out_dir, epoch, step, f"the loss is {loss.item()}")
@@ -222,7 +252,7 @@ def _train(config: TrainConfig, out_dir: Path, progress: bool, model: nn.Sequent
                 bar.set_postfix(loss=f"{loss.item():.3f}", v=f"{sharpening.value:.1f}")
         seconds = time.perf_counter() - started
         if ranks.main:  # one evaluation, on the whole sets, as in a 1-process run
-            best = _evaluate(model, epoch, seconds, sharpening.value, calibration, (val_x, val_y),
+            best = _evaluate(model, spec, epoch, seconds, sharpening.value, calibration, (val_x, val_y),
                              (test_x, test_y), metrics, best, progress)
             save(out_dir / TRAINING_STATE, {
                 "config": plain(config), "architecture": architectures.describe(model),
@@ -235,7 +265,7 @@ def _train(config: TrainConfig, out_dir: Path, progress: bool, model: nn.Sequent
         return model, metrics
     # the checkpoint holds the best epoch's network with its hard statistics: the one exported
     model.load_state_dict({k: v.to(torch.float32) for k, v in best["state"].items()})
-    save_checkpoint(out_dir / "model.pt", model, config, metrics[:best["epoch"]], best["epoch"])
+    save_checkpoint(out_dir / "model.pt", model, config, metrics[:best["epoch"]], spec, data_record, best["epoch"])
     _write_metrics(out_dir, config, metrics, best["epoch"])
     return model, metrics
 
@@ -247,13 +277,27 @@ def _diverged(out_dir: Path, epoch: int, step: int, why: str):
                    "lower --lr or set --grad-clip and train again")
 
 
-def _evaluate(model, epoch, seconds, v, calibration, val, test, metrics, best, progress) -> dict:
+def _check_fits(model: nn.Module, spec: InputSpec) -> None:
+    """One line when ``model`` cannot take the data's examples or give its class count."""
+    shown = "x".join(map(str, spec.shape))
+    try:
+        with torch.no_grad():
+            scores = model.eval()(torch.zeros((2, *spec.shape)))
+    except RuntimeError as err:
+        raise SbnError(f"the model does not take the data's inputs of shape {shown}: "
+                       f"{str(err).splitlines()[0][:200]}") from None
+    if scores.shape != (2, spec.num_classes):
+        raise SbnError(f"the model gives {scores.shape[-1]} scores for inputs of shape {shown}, but the data "
+                       f"has {spec.num_classes} classes")
+
+
+def _evaluate(model, spec, epoch, seconds, v, calibration, val, test, metrics, best, progress) -> dict:
     """Append the epoch's record to ``metrics``; the new best ``{"epoch", "state"}``."""
-    hard = calibrate_hard(model, calibration)
+    hard = calibrate_hard(model, calibration, spec)
     record = {"epoch": epoch, "v": v, "seconds": round(seconds, 2),
-              "soft_accuracy": accuracy(model, *test), "hard_accuracy": accuracy(hard, *test)}
+              "soft_accuracy": accuracy(model, *test, spec), "hard_accuracy": accuracy(hard, *test, spec)}
     if len(val[0]):
-        record["val_hard_accuracy"] = accuracy(hard, *val)
+        record["val_hard_accuracy"] = accuracy(hard, *val, spec)
     metrics.append(record)
     # ties go to the later, more trained epoch; without validation the last epoch wins
     if best is None or record.get("val_hard_accuracy", 1.0) >= metrics[best["epoch"] - 1].get("val_hard_accuracy", 0.0):

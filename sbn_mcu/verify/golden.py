@@ -17,6 +17,7 @@ import numpy as np
 from ..codegen.environment import render
 from ..codegen.names import check_name
 from ..errors import SbnError
+from ..ir.input_spec import TYPES
 from ..targets.cores import Core, resolve_core
 from ..toolchain.cross import build_objects, size
 from ..toolchain.qemu import run_status
@@ -72,12 +73,13 @@ def check_golden_arrays(inputs: np.ndarray, expected: np.ndarray) -> tuple[np.nd
         raise SbnError(f"golden vectors need inputs (K, INPUT_SIZE) and expected "
                        f"(K, NUM_CLASSES) with the same K >= 1; got {inputs.shape} "
                        f"and {expected.shape}")
-    if not np.issubdtype(inputs.dtype, np.integer) or inputs.min() < 0 or inputs.max() > 255:
-        raise SbnError(f"golden inputs must be uint8 values; got dtype {inputs.dtype}")
+    if inputs.dtype.name not in TYPES:
+        raise SbnError(f"golden inputs must be {', '.join(TYPES)} values, the model's input type; "
+                       f"got dtype {inputs.dtype}")
     if not np.issubdtype(expected.dtype, np.integer) \
             or expected.min() < -2**31 or expected.max() >= 2**31:
         raise SbnError(f"expected scores must be int32 values; got dtype {expected.dtype}")
-    return inputs.astype(np.uint8), expected.astype(np.int64)
+    return inputs, expected.astype(np.int64)
 
 
 # The function the golden harness defines for the model's per-layer hook.
@@ -147,7 +149,7 @@ def build_and_run(core: Core, sources: list[Path], include_dirs: list[Path], bui
                     from None
         over = re.search(r"region `FLASH' overflowed by (\d+) bytes", err.details or "")
         if over:  # the vectors live in flash: say how many fit instead of only "does not fit"
-            k, per_vector = inputs.shape[0], inputs.shape[1] + 4 * expected.shape[1]
+            k, per_vector = inputs.shape[0], inputs[0].nbytes + 4 * expected.shape[1]
             fit = max(0, k - -(-int(over.group(1)) // per_vector))
             hint = f"use --vectors {fit} or fewer" if fit else "the model alone fills it; choose a larger core"
             raise ToolError(f"{str(err).split(':')[0]}: {k} golden vectors of {per_vector} B each need "

@@ -19,7 +19,7 @@ from .data import test_split
 
 def host_scores(out_dir: Path, name: str, pixels: np.ndarray, num_classes: int,
                 extra_flags=(), timeout_s: float = 600, sources: list[Path] | None = None) -> np.ndarray:
-    """Scores of the generated C, compiled with the host gcc, for uint8 inputs (N, INPUT_SIZE).
+    """Scores of the generated C, compiled with the host gcc, for raw inputs (N, INPUT_SIZE) of its type.
 
     ``sources`` are the model's C files: by default ``NAME.c`` in ``out_dir``,
     or the implementation stub of a single header."""
@@ -34,7 +34,7 @@ def host_scores(out_dir: Path, name: str, pixels: np.ndarray, num_classes: int,
         exe = compile_host([*model_sources, driver], tmp / "model", include_dirs=[Path(out_dir)],
                            extra_flags=extra_flags)
         inputs = tmp / "inputs.bin"
-        np.ascontiguousarray(pixels, dtype=np.uint8).tofile(inputs)
+        np.ascontiguousarray(pixels).tofile(inputs)  # the model's input type, native byte order
         try:
             run = subprocess.run([str(exe), str(inputs)], capture_output=True, timeout=timeout_s)
         except subprocess.TimeoutExpired:
@@ -56,11 +56,11 @@ def _reference_scores(model, pixels: np.ndarray, progress: bool) -> np.ndarray:
         return np.concatenate([reference.run(model, pixels[i:i + 500]) for i in starts])
 
 
-def verify_host(out_dir: Path, data_dir: Path | None = None, limit: int | None = None,
+def verify_host(out_dir: Path, data_path: Path | None = None, limit: int | None = None,
                 timeout_s: float = 600, progress: bool = False) -> dict:
     folder = ExportFolder.open(out_dir)
     model = folder.model
-    pixels, labels = test_split(model, data_dir, limit)
+    pixels, labels = test_split(model, data_path, limit)
     expected = _reference_scores(model, pixels, progress)
     with tempfile.TemporaryDirectory(prefix="sbn-stub-") as tmp:
         got = host_scores(out_dir, folder.name, pixels, model.num_classes, timeout_s=timeout_s,
@@ -72,7 +72,7 @@ def verify_host(out_dir: Path, data_dir: Path | None = None, limit: int | None =
             "first_mismatches": bad[:10].tolist(),
             "accuracy": float((predicted == labels).mean()),
             "reference_accuracy": float((reference.predict(expected) == labels).mean()),
-            "per_class": per_class(confusion, model.meta.get("class_names")),
+            "per_class": per_class(confusion, [model.class_name(c) for c in range(model.num_classes)]),
             "confusion": confusion.tolist(),
             # for the text report only: the CLI leaves it out of --json
             "mismatch_scores": [{"index": int(i), "expected": expected[i].tolist(), "got": got[i].tolist()}

@@ -12,9 +12,9 @@ from .golden import run_golden
 
 
 def verify_qemu(out_dir: Path, core: str = "cortex-m4", vectors: int = 20,
-                data_dir: Path | None = None, timeout_s: float = 300) -> dict:
+                data_path: Path | None = None, timeout_s: float = 300) -> dict:
     folder = ExportFolder.open(out_dir)
-    pixels, labels, expected = golden_vectors(folder.model, vectors, data_dir)
+    pixels, labels, expected = golden_vectors(folder.model, vectors, data_path)
     with tempfile.TemporaryDirectory(prefix="sbn-qemu-") as tmp:
         result = run_golden(core, folder.sources(Path(tmp)), [folder.path], folder.name, pixels, expected,
                             Path(tmp), timeout_s=timeout_s)

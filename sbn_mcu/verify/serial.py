@@ -15,14 +15,14 @@ from . import protocol
 from .data import golden_vectors
 
 
-def verify_serial(out_dir: Path, port: str, vectors: int = 100, data_dir: Path | None = None,
+def verify_serial(out_dir: Path, port: str, vectors: int = 100, data_path: Path | None = None,
                   baud: int = 115200, timeout_s: float = 5.0, progress: bool = False) -> dict:
     """Send test images to a board running ``sbn-mcu firmware`` over a serial
     line and compare every score with the reference. The board must run the
     model of ``out_dir``: its INFO reply says which one."""
     folder = ExportFolder.open(out_dir)
     model = folder.model
-    pixels, labels, expected = golden_vectors(model, vectors, data_dir)
+    pixels, labels, expected = golden_vectors(model, vectors, data_path)
     wanted = folder.model_id()
     with protocol.Link(port, baud, timeout_s) as link:
         info = link.info()
@@ -35,7 +35,7 @@ def verify_serial(out_dir: Path, port: str, vectors: int = 100, data_dir: Path |
         started = time.perf_counter()
         with batches(len(pixels), f"{len(pixels)} inferences on {info.board}", progress, 1) as starts:
             for i in starts:
-                result = link.infer(pixels[i].tobytes(), model.num_classes)
+                result = link.infer(model.spec.wire_bytes(pixels[i]), model.num_classes)
                 got[i], predicted[i], cycles[i] = result.scores, result.predicted, result.cycles
         seconds = time.perf_counter() - started
     bad = np.flatnonzero((got != expected).any(axis=1) | (predicted != reference.predict(expected)))
