@@ -42,8 +42,8 @@ def with_random_norms(model, seed):
 
 def models_to_check():
     torch.manual_seed(0)
-    yield "mlp", models.mlp()
-    yield "cnn", models.cnn()
+    yield "mlp", models.mlp((1, 28, 28), 10)
+    yield "cnn", models.cnn((1, 28, 28), 10)
     yield "linear", nn.Sequential(nn.Flatten(), SBLinear(784, 10))  # first layer gives the scores
     yield "strided", nn.Sequential(SBConv2d(1, 33, 5, stride=2, padding=2), nn.BatchNorm2d(33), SBActivation(),
                                    nn.MaxPool2d(3, 2), nn.Flatten(), SBLinear(33 * 6 * 6, 10))

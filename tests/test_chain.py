@@ -105,7 +105,7 @@ def chain(request, tmp_path_factory) -> Chain:
 
 
 def torch_hard(model: torch.nn.Module, pixels: np.ndarray) -> np.ndarray:
-    hard = hard_copy(model)
+    hard = hard_copy(model, 255)
     with torch.no_grad():
         return hard(normalise(torch.from_numpy(pixels)).double()).numpy()
 

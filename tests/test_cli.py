@@ -227,7 +227,7 @@ def _wrong_version(path: Path, checkpoint: Path) -> None:
 
 def _wrong_architecture(path: Path, checkpoint: Path) -> None:
     state = torch.load(checkpoint, weights_only=True)
-    state["architecture"] = models.describe(models.cnn())
+    state["architecture"] = models.describe(models.cnn((1, 28, 28), 10))
     torch.save(state, path)
 
 

@@ -38,7 +38,7 @@ from sbn_mcu.verify import verify_serial
 
 
 def write_export(path: Path, widths=(784, 256, 256, 10), seed: int = 0) -> Path:
-    frozen = freeze.freeze(randomize(models.mlp(widths), np.random.default_rng(seed)), (1, 28, 28),
+    frozen = freeze.freeze(randomize(models.mlp((widths[0],), widths[-1], widths[1:-1]), np.random.default_rng(seed)), (1, 28, 28),
                            meta={"dataset": "fashion-mnist"})
     return codegen.ExportFolder.create(path, frozen, "fm", False).path
 

@@ -31,7 +31,7 @@ COUNT = 6
 
 def write_export(path: Path, widths=(784, 64, 10), seed: int = 1, name: str = NAME,
                  single_header: bool = False) -> Path:
-    frozen = freeze.freeze(randomize(models.mlp(widths), np.random.default_rng(seed)), (1, 28, 28),
+    frozen = freeze.freeze(randomize(models.mlp((widths[0],), widths[-1], widths[1:-1]), np.random.default_rng(seed)), (1, 28, 28),
                            meta={"dataset": "fashion-mnist"})
     return codegen.ExportFolder.create(path, frozen, name, single_header).path
 

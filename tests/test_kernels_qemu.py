@@ -14,6 +14,7 @@ from torch import nn
 from sbn_mcu import codegen
 from sbn_mcu.training import freeze
 from sbn_mcu.ir import reference
+from sbn_mcu.ir.input_spec import InputSpec
 from sbn_mcu import toolchain
 from sbn_mcu.training.layers import SBActivation, SBConv2d, SBLinear
 from sbn_mcu.verify import golden
@@ -44,6 +45,13 @@ def architectures():
         SBConv2d(3, 37, 3, stride=1, padding=1), nn.BatchNorm2d(37), SBActivation(), nn.MaxPool2d(2),
         SBConv2d(37, 9, 5, stride=2, padding=2), nn.BatchNorm2d(9), SBActivation(),
         nn.Flatten(), SBLinear(9 * 3 * 2, 4))
+    # the integer-input kernels: sbn_input_q with every type and layout, dense_q and conv_q
+    yield "mlp_int16_per_channel", InputSpec((63,), "int16", "flat", "per-channel", [3, 70] * 31 + [1],
+                                             list(range(-31, 32)), 100), nn.Sequential(
+        SBLinear(63, 45), nn.BatchNorm1d(45), SBActivation(), SBLinear(45, 5))
+    yield "cnn_int8_hwc", InputSpec((3, 11, 9), "int8", "hwc"), nn.Sequential(
+        SBConv2d(3, 37, 3, stride=1, padding=1), nn.BatchNorm2d(37), SBActivation(), nn.MaxPool2d(2),
+        nn.Flatten(), SBLinear(37 * 5 * 4, 4))
 
 
 CASES = list(architectures())
@@ -57,9 +65,10 @@ def test_scores_match_reference_on_core(core, name, shape, model, tmp_path):
     files = codegen.model_sources(frozen, "net")
     for file, text in files.items():
         (tmp_path / file).write_text(text)
-    pixels = rng.integers(0, 256, (6, frozen.input_size), dtype=np.uint8)
-    pixels[0] = 0  # extremes: all -255 and all +255 inputs
-    pixels[1] = 255
+    lo, hi = frozen.spec.range
+    pixels = rng.integers(lo, hi + 1, (6, frozen.input_size)).astype(frozen.spec.numpy_dtype)
+    pixels[0] = lo  # extremes: the smallest and largest inputs
+    pixels[1] = hi
     expected = reference.run(frozen, pixels)
     result = golden.run_golden(core, [tmp_path / "net.c"], [tmp_path], "net", pixels, expected,
                                   tmp_path / "build")

@@ -159,8 +159,8 @@ def test_scores_is_identity_in_hard_mode_and_scales_in_soft_mode():
 
 def test_hard_copy_computes_sign_network_in_float64_and_leaves_original_alone():
     rng = np.random.default_rng(3)
-    model = randomize(models.mlp((20, 16, 12, 5)), rng)
-    copy = hard_copy(model)
+    model = randomize(models.mlp((20,), 5, (16, 12)), rng)
+    copy = hard_copy(model, 255)
     assert all(p.dtype == torch.float64 for p in copy.parameters())
     assert not copy.training
     assert all(m.hard for m in copy.modules() if hasattr(m, "hard"))
@@ -191,7 +191,7 @@ def test_set_hard_reaches_nested_modules_and_returns_model():
 
 
 def test_set_sharpness_sets_every_layer():
-    model = models.cnn(1, 8, 3)
+    model = models.cnn((1, 8, 8), 3)
     set_sharpness(model, 42.5)
     vs = [float(m.v) for m in model.modules() if hasattr(m, "v")]
     assert len(vs) == 5 and all(v == 42.5 for v in vs)
@@ -234,10 +234,10 @@ def test_weight_norm_divides_each_output_channel_by_its_mean_magnitude(make, sha
 
 
 @pytest.mark.parametrize("make, shape", [
-    (lambda: models.mlp((30, 17, 9, 4)), (30,)),
-    (lambda: models.mlp(), (1, 28, 28)),
-    (lambda: models.cnn(2, 12, 7), (2, 12, 12)),
-    (lambda: models.cnn(), (1, 28, 28)),
+    (lambda: models.mlp((30,), 4, (17, 9)), (30,)),
+    (lambda: models.mlp((1, 28, 28), 10), (1, 28, 28)),
+    (lambda: models.cnn((2, 12, 12), 7), (2, 12, 12)),
+    (lambda: models.cnn((1, 28, 28), 10), (1, 28, 28)),
 ])
 def test_describe_build_round_trip(make, shape):
     rng = np.random.default_rng(4)
@@ -254,7 +254,7 @@ def test_describe_build_round_trip(make, shape):
     x = torch.from_numpy(rng.uniform(-1, 1, size=(3,) + shape)).float()
     with torch.no_grad():
         torch.testing.assert_close(rebuilt(x), model(x), rtol=0, atol=0)
-        assert torch.equal(hard_copy(rebuilt)(x.double()), hard_copy(model)(x.double()))
+        assert torch.equal(hard_copy(rebuilt, 255)(x.double()), hard_copy(model, 255)(x.double()))
     assert models.describe(rebuilt) == description
 
 
@@ -289,5 +289,5 @@ def test_hard_copy_sums_byte_input_exactly():
     model[2].weight.data = torch.tensor([[1.0], [-1.0]])
     pixels = np.array([[4, 251]], np.uint8)  # (2*4-255) + (2*251-255) == 0
     assert float(np.sum(pixels / 127.5 - 1)) != 0.0  # the float sum alone would not be 0
-    scores = hard_copy(model)(torch.from_numpy(pixels).double() / 127.5 - 1)
+    scores = hard_copy(model, 255)(torch.from_numpy(pixels).double() / 127.5 - 1)
     np.testing.assert_array_equal(scores.numpy(), reference.run(freeze(model, (2,)), pixels))

@@ -9,6 +9,7 @@ from torch import nn
 
 from conftest import randomize, torch_scores
 from sbn_mcu.errors import SbnError
+from sbn_mcu.ir.input_spec import InputSpec
 from sbn_mcu.ir import reference
 from sbn_mcu.training import architectures
 from sbn_mcu.training.freeze import check_against_torch, freeze
@@ -17,7 +18,7 @@ from sbn_mcu.training.layers import hard_copy
 
 def _norm_inputs(model, x):
     """The float64 hard-mode input of every batch norm of ``model`` for uint8 images ``x``."""
-    hard = hard_copy(model)
+    hard = hard_copy(model, 255)
     seen = []
     hooks = [m.register_forward_hook(lambda m, i, o: seen.append(i[0].clone()))
              for m in hard if isinstance(m, nn.modules.batchnorm._BatchNorm)]
@@ -31,7 +32,7 @@ def _norm_inputs(model, x):
 def tied_mlp(seed=0):
     """An mlp whose batch-norm means are sums that its inputs reach exactly (beta = 0)."""
     rng = np.random.default_rng(seed)
-    model = randomize(architectures.mlp((784, 24, 24, 10)), rng)
+    model = randomize(architectures.mlp((784,), 10, (24, 24)), rng)
     x = rng.integers(0, 256, size=(40, 1, 28, 28), dtype=np.uint8)
     x[:8] = 255  # q = 255 everywhere: the first layer's pre-activation is an integer
     x[8:16] = 0
@@ -89,17 +90,17 @@ def conv_models(draw):
 @given(model=conv_models(), seed=st.integers(0, 2 ** 16))
 def test_checkpoint_round_trip_keeps_hard_outputs(tmp_path, model, seed):
     randomize(model, np.random.default_rng(seed))
-    save_checkpoint(tmp_path / "m.pt", model, TrainConfig(), [], input_shape=(1, 12, 12))
+    save_checkpoint(tmp_path / "m.pt", model, TrainConfig(), [], InputSpec((1, 12, 12)))
     loaded, _ = load_checkpoint(tmp_path / "m.pt")
     x = torch.from_numpy(np.random.default_rng(seed).integers(0, 256, (6, 1, 12, 12))).double() / 127.5 - 1
     with torch.no_grad():
-        torch.testing.assert_close(hard_copy(loaded)(x), hard_copy(model)(x), rtol=0, atol=0)
+        torch.testing.assert_close(hard_copy(loaded, 255)(x), hard_copy(model, 255)(x), rtol=0, atol=0)
 
 
 def test_checkpoint_refuses_unsupported_module_at_save(tmp_path):
     model = nn.Sequential(nn.Flatten(), SBLinear(784, 10), nn.ReLU())
     with pytest.raises(SbnError, match="cannot save layer ReLU") as err:
-        save_checkpoint(tmp_path / "m.pt", model, TrainConfig(), [])
+        save_checkpoint(tmp_path / "m.pt", model, TrainConfig(), [], InputSpec((1, 28, 28)))
     assert "\n" not in str(err.value) and not (tmp_path / "m.pt").exists()
 
 
@@ -242,13 +243,14 @@ def write_idx(folder, images: np.ndarray, labels: np.ndarray, split="t10k"):
 
 def small_checkpoint(path, input_shape=(1, 28, 28), seed=0):
     n = int(np.prod(input_shape))
-    model = randomize(architectures.mlp((n, 16, 10)), np.random.default_rng(seed))
-    save_checkpoint(path, model, TrainConfig(), [], input_shape=input_shape)
+    model = randomize(architectures.mlp((n,), 10, (16,)), np.random.default_rng(seed))
+    save_checkpoint(path, model, TrainConfig(), [], InputSpec(input_shape, class_names=[str(c) for c in range(10)]),
+                    {"source": {"kind": "idx", "dataset": "fashion-mnist"}})
     return path, model
 
 
 def tiny_export(path, name="fm", seed=0):
-    model = randomize(architectures.mlp((784, 16, 10)), np.random.default_rng(seed))
+    model = randomize(architectures.mlp((784,), 10, (16,)), np.random.default_rng(seed))
     frozen = freeze(model, (1, 28, 28), meta={"dataset": "fashion-mnist"})
     return codegen.ExportFolder.create(path, frozen, name).path
 

@@ -68,7 +68,8 @@ def test_checkpoint_is_the_best_validation_epoch(tmp_path, monkeypatch):
     images, labels = data.load("fashion-mnist", "train")
     val_idx = split_validation(len(images), config.val_images, config.seed)[1]
     pixels, labels = torch.from_numpy(images[val_idx]).unsqueeze(1), torch.from_numpy(labels[val_idx]).long()
-    assert accuracy(hard_copy(model), pixels, labels) == metrics[best - 1]["val_hard_accuracy"]
+    spec = state["spec"]
+    assert accuracy(hard_copy(model, spec.scale), pixels, labels, spec) == metrics[best - 1]["val_hard_accuracy"]
     a, b = returned.state_dict(), model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)  # train() returns what it saved
 

@@ -14,7 +14,7 @@ from ..verify.golden import run_golden
 from .profile import profile_layers
 
 
-def bench(out_dir: Path, cores, vectors: int = 10, data_dir: Path | None = None,
+def bench(out_dir: Path, cores, vectors: int = 10, data_path: Path | None = None,
           timeout_s: float = 600) -> list[dict]:
     """Golden vectors and instruction counts on each core, in total and per layer;
     a model that does not fit a core's machine is reported as such instead of
@@ -30,7 +30,7 @@ def bench(out_dir: Path, cores, vectors: int = 10, data_dir: Path | None = None,
     """
     folder = ExportFolder.open(out_dir)
     model = folder.model
-    pixels, _, expected = golden_vectors(model, vectors, data_dir)
+    pixels, _, expected = golden_vectors(model, vectors, data_path)
     steps = plan(model).steps
     macs = sum(s.macs for s in steps)
     rows = []

@@ -16,6 +16,9 @@ from ..errors import SbnError
 from ..ir.input_spec import NORMALISATIONS, TYPES
 from ..training.config import ARCHITECTURES, DEFAULTS, METHODS
 
+# Optional modules and the extra of pyproject.toml that installs each.
+EXTRAS = {"torch": "train", "tqdm": "train", "matplotlib": "train", "PIL": "images", "sklearn": "examples"}
+
 DATA_HELP = ("Data to check on instead of the run's own test split: a source of the same kind as the "
              "training data (its test split is used).")
 
@@ -73,6 +76,13 @@ class Cli(click.Group):
             sys.exit(130)
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
+        except ModuleNotFoundError as err:  # an optional dependency: name its extra
+            extra = EXTRAS.get((err.name or "").split(".")[0])
+            if extra is None:
+                raise
+            click.secho(f"error: this needs {err.name}, which the {extra!r} extra installs: "
+                        f'pip install "sbn-mcu[{extra}]"', fg="red", err=True)
+            sys.exit(1)
         except Exception as err:  # a bug: still one line, with a way to see more
             if os.environ.get("SBN_MCU_DEBUG"):
                 raise

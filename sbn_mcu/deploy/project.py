@@ -34,12 +34,12 @@ _SHARED = {"startup.c": "src", "print.c": "src", "libc_min.c": "src", "console.h
            "ld/common.ld": "ld"}
 
 
-def check_fits(board: boards.Board, plan: Plan, input_size: int) -> tuple[int, int]:
+def check_fits(board: boards.Board, plan: Plan, input_bytes: int) -> tuple[int, int]:
     """The flash and RAM the firmware needs, about; refuses, with the numbers, what does not fit."""
-    if input_size > 0xFFFF:
-        raise SbnError(f"the model takes {input_size:,} input bytes; the serial protocol carries at most 65,535")
+    if input_bytes > 0xFFFF:
+        raise SbnError(f"the model takes {input_bytes:,} input bytes; the serial protocol carries at most 65,535")
     # main.c's buffers: the input, the scores, and a reply of 8 bytes + 4 per class.
-    buffers = input_size + 8 * plan.num_classes + 8
+    buffers = input_bytes + 8 * plan.num_classes + 8
     flash = plan.flash_bytes + CODE_BYTES
     ram = plan.ram_bytes + buffers + RUNTIME_RAM_BYTES + STACK_BYTES
     for what, need, have in (("flash", flash, board.flash_bytes), ("RAM", ram, board.ram_bytes)):
@@ -58,7 +58,7 @@ def write_project(export_dir: Path, board_name: str, fw_dir: Path) -> dict:
     board = boards.get(board_name)
     export = ExportFolder.open(export_dir)
     name, model = export.name, export.model
-    flash_estimate, ram_estimate = check_fits(board, plan(model), model.input_size)
+    flash_estimate, ram_estimate = check_fits(board, plan(model), model.input_size * model.spec.numpy_dtype.itemsize)
 
     fw = firmware_dir()
     files: dict[str, str] = {f"model/{fname}": text for fname, text in export.c_texts().items()}
