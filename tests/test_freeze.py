@@ -12,7 +12,8 @@ from conftest import as_int_scores, randomize, torch_scores
 from sbn_mcu.ir import model as frozen
 from sbn_mcu.ir import reference
 from sbn_mcu.errors import SbnError
-from sbn_mcu.training.freeze import fold_threshold, freeze
+from sbn_mcu.ir.thresholds import fold_threshold
+from sbn_mcu.training.freeze import freeze
 from sbn_mcu.training.layers import SBActivation, SBConv2d, SBLinear, Scores
 from sbn_mcu import ops
 
@@ -227,8 +228,8 @@ def unsupported(kind):
                                      1, "MaxPool2d"),
         "activation-first": (nn.Sequential(SBActivation(), SBLinear(4, 2)), 0, "SBActivation"),
         "bn-first": (nn.Sequential(nn.BatchNorm1d(4), SBActivation(), SBLinear(4, 2)), 0, "BatchNorm1d"),
-        "dropout": (nn.Sequential(SBLinear(4, 3), nn.BatchNorm1d(3), SBActivation(), nn.Dropout(),
-                                  SBLinear(3, 2)), 3, "Dropout"),
+        "layernorm": (nn.Sequential(SBLinear(4, 3), nn.BatchNorm1d(3), SBActivation(), nn.LayerNorm(3),
+                                    SBLinear(3, 2)), 3, "LayerNorm"),
         "avgpool": (nn.Sequential(SBConv2d(1, 2, 1), nn.BatchNorm2d(2), SBActivation(), nn.AvgPool2d(2),
                                   nn.Flatten(), SBLinear(2, 2)), 3, "AvgPool2d"),
         "score-layer-not-last": (nn.Sequential(SBLinear(4, 3), SBLinear(3, 2)), 0, "SBLinear"),
@@ -237,7 +238,7 @@ def unsupported(kind):
 
 @pytest.mark.parametrize("kind", ["relu", "linear", "bn-without-activation", "pool-first",
                                   "pool-after-flatten-first", "activation-first", "bn-first",
-                                  "dropout", "avgpool", "score-layer-not-last"])
+                                  "layernorm", "avgpool", "score-layer-not-last"])
 def test_freeze_refuses_unsupported_layers_naming_type_and_index(kind):
     model, index, type_name = unsupported(kind)
     shape = (1, 4, 4) if isinstance(model[0], nn.MaxPool2d) or kind == "avgpool" else (4,)
@@ -278,3 +279,17 @@ def test_freeze_refuses_wrong_input_shape():
     model = randomize(mlp(6, (5,), 2), np.random.default_rng(0))
     with pytest.raises(SbnError):
         freeze(model, (7,))
+
+
+def test_dropout_trains_and_is_removed_at_freeze():
+    rng = np.random.default_rng(4)
+    with_dropout = randomize(nn.Sequential(SBLinear(6, 5), nn.BatchNorm1d(5), SBActivation(), nn.Dropout(0.3),
+                                           SBLinear(5, 3), Scores()), rng)
+    without = nn.Sequential(*[m for m in with_dropout if not isinstance(m, nn.Dropout)])
+    a, b = freeze(with_dropout, (6,)), freeze(without, (6,))
+    assert [type(layer) for layer in a.layers] == [ops.Dense, ops.Dense]
+    x = rng.integers(0, 256, (50, 6), dtype=np.uint8)
+    np.testing.assert_array_equal(reference.run(a, x), reference.run(b, x))
+    with_dropout.train()
+    y = with_dropout[:4](torch.ones(200, 6))
+    assert (y == 0).any()  # dropout acts while training

@@ -16,7 +16,7 @@ from sbn_mcu.training import freeze
 from sbn_mcu.ir import reference
 from sbn_mcu.ir.input_spec import InputSpec
 from sbn_mcu import toolchain
-from sbn_mcu.training.layers import SBActivation, SBConv2d, SBLinear
+from sbn_mcu.training.layers import SBActivation, SBConv1d, SBConv2d, SBLinear
 from sbn_mcu.verify import golden
 from sbn_mcu.targets import cores
 
@@ -49,6 +49,18 @@ def architectures():
     yield "mlp_int16_per_channel", InputSpec((63,), "int16", "flat", "per-channel", [3, 70] * 31 + [1],
                                              list(range(-31, 32)), 100), nn.Sequential(
         SBLinear(63, 45), nn.BatchNorm1d(45), SBActivation(), SBLinear(45, 5))
+    # 1-D convolutions and pools, and rectangular kernels, strides, padding and pools
+    yield "conv1d_uint8", InputSpec((3, 40), "uint8", "cl"), nn.Sequential(
+        SBConv1d(3, 20, 5, padding=2), nn.BatchNorm1d(20), SBActivation(), nn.MaxPool1d(2),
+        SBConv1d(20, 33, 3, stride=2, padding=1), nn.BatchNorm1d(33), SBActivation(),
+        nn.Flatten(), SBLinear(33 * 10, 4))
+    yield "conv1d_int8", InputSpec((3, 40), "int8", "cl"), nn.Sequential(
+        SBConv1d(3, 20, 5, padding=2), nn.BatchNorm1d(20), SBActivation(), nn.MaxPool1d(3),
+        nn.Flatten(), SBLinear(20 * 13, 4))
+    yield "cnn_rect", (1, 9, 12), nn.Sequential(
+        SBConv2d(1, 10, (1, 5), padding=(0, 2)), nn.BatchNorm2d(10), SBActivation(), nn.MaxPool2d((1, 2)),
+        SBConv2d(10, 12, (3, 1), stride=(2, 1), padding=(1, 0)), nn.BatchNorm2d(12), SBActivation(),
+        nn.Flatten(), SBLinear(12 * 5 * 6, 3))
     yield "cnn_int8_hwc", InputSpec((3, 11, 9), "int8", "hwc"), nn.Sequential(
         SBConv2d(3, 37, 3, stride=1, padding=1), nn.BatchNorm2d(37), SBActivation(), nn.MaxPool2d(2),
         nn.Flatten(), SBLinear(37 * 5 * 4, 4))

@@ -15,7 +15,7 @@ from torch import nn
 from conftest import as_int_scores, host_scores, randomize, torch_scores
 from sbn_mcu.ir import input_spec, reference
 from sbn_mcu.training.freeze import freeze
-from sbn_mcu.training.layers import SBActivation, SBConv2d, SBLinear, Scores
+from sbn_mcu.training.layers import SBActivation, SBConv1d, SBConv2d, SBLinear, Scores
 
 CHAIN = settings(max_examples=20, deadline=None, derandomize=True, database=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
@@ -94,24 +94,30 @@ def mlps(draw):
 
 @st.composite
 def cnns(draw):
+    """2-D (square or rectangular kernels, strides and padding per axis) or 1-D convolutions."""
+    one_d = draw(st.booleans())
     c = draw(st.integers(1, 5))
-    h = draw(st.integers(2, 7)) * 2 + 1  # odd sizes 5..15
-    w = draw(st.integers(2, 7)) * 2 + 1
+    h = 1 if one_d else draw(st.integers(2, 7)) * 2 + 1  # odd sizes 5..15
+    w = draw(st.integers(2, 7)) * 2 + 1 if not one_d else draw(st.integers(5, 40))
     layers: list[nn.Module] = []
     size_h, size_w, channels = h, w, c
     for _ in range(draw(st.integers(1, 2))):
         out_c = draw(st.integers(1, 70))
-        k = draw(st.sampled_from([1, 3, 5]))
-        stride = draw(st.sampled_from([1, 2]))
+        kh, kw = (1 if one_d else draw(st.sampled_from([1, 3, 5]))), draw(st.sampled_from([1, 2, 3, 5]))
+        sh, sw = (1 if one_d else draw(st.sampled_from([1, 2]))), draw(st.sampled_from([1, 2]))
         # pad may exceed k (k=1, pad=2): windows wholly in the padding count nothing
-        pad = draw(st.integers(0, 2))
-        size_h, size_w = conv_out(size_h, k, stride, pad), conv_out(size_w, k, stride, pad)
+        ph, pw = (0 if one_d else draw(st.integers(0, 2))), draw(st.integers(0, 2))
+        size_h, size_w = conv_out(size_h, kh, sh, ph), conv_out(size_w, kw, sw, pw)
         assume(size_h >= 1 and size_w >= 1)
-        layers += [SBConv2d(channels, out_c, k, stride=stride, padding=pad), nn.BatchNorm2d(out_c),
-                   SBActivation()]
-        if draw(st.booleans()) and size_h >= 2 and size_w >= 2:
-            layers.append(nn.MaxPool2d(2))
-            size_h, size_w = size_h // 2, size_w // 2
+        if one_d:
+            layers += [SBConv1d(channels, out_c, kw, stride=sw, padding=pw), nn.BatchNorm1d(out_c)]
+        else:
+            layers += [SBConv2d(channels, out_c, (kh, kw), stride=(sh, sw), padding=(ph, pw)), nn.BatchNorm2d(out_c)]
+        layers.append(SBActivation())
+        pool_h, pool_w = (1 if one_d else draw(st.sampled_from([1, 2, 3]))), draw(st.sampled_from([1, 2, 3]))
+        if draw(st.booleans()) and pool_h * pool_w > 1 and size_h >= pool_h and size_w >= pool_w:
+            layers.append(nn.MaxPool1d(pool_w) if one_d else nn.MaxPool2d((pool_h, pool_w)))
+            size_h, size_w = size_h // pool_h, size_w // pool_w
         channels = out_c
     flat = channels * size_h * size_w
     assume(flat <= 4000)
@@ -122,7 +128,7 @@ def cnns(draw):
         layers += [SBLinear(flat, hidden), nn.BatchNorm1d(hidden), SBActivation()]
         flat = hidden
     layers += [SBLinear(flat, classes), Scores()]
-    return nn.Sequential(*layers), (c, h, w)
+    return nn.Sequential(*layers), (c, w) if one_d else (c, h, w)
 
 
 @CHAIN
@@ -132,7 +138,7 @@ def test_random_mlp_c_reference_and_torch_agree(arch, seed, spec_draw):
     check_chain(model, shape, seed, spec_draw=spec_draw)
 
 
-@settings(CHAIN, max_examples=25)
+@settings(CHAIN, max_examples=40)
 @given(arch=cnns(), seed=st.integers(0, 2 ** 32 - 1), spec_draw=specs)
 def test_random_cnn_c_reference_and_torch_agree(arch, seed, spec_draw):
     model, shape = arch

@@ -17,9 +17,12 @@ new torch layer, its class in ``training/layers.py``.
 from __future__ import annotations
 
 from .base import OPS, Op, by_kind, for_torch, register
+from .conv1d import Conv1d
 from .conv2d import Conv2d
 from .dense import Dense
 from .flatten import Flatten
+from .maxpool1d import MaxPool1d
 from .maxpool2d import MaxPool2d
 
-__all__ = ["OPS", "Op", "by_kind", "for_torch", "register", "Conv2d", "Dense", "Flatten", "MaxPool2d"]
+__all__ = ["OPS", "Op", "by_kind", "for_torch", "register", "Conv1d", "Conv2d", "Dense", "Flatten", "MaxPool1d",
+           "MaxPool2d"]

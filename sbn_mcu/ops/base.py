@@ -125,6 +125,15 @@ def binary_weights(module) -> np.ndarray:
     return np.where(w >= 0, 1, -1).astype(np.int8)
 
 
+def pair(value) -> tuple[int, int]:
+    """An int or a pair (torch's and the file format's forms) as a (height, width) pair.
+
+    >>> pair(3), pair([1, 2])
+    ((3, 3), (1, 2))
+    """
+    return (int(value), int(value)) if np.ndim(value) == 0 else (int(value[0]), int(value[1]))
+
+
 def binary_layout(shape: Shape) -> tuple[int, int]:
     """(positions, channels) of a binary tensor in C: pixels × channels, or 1 × n."""
     return (math.prod(shape[1:]), shape[0]) if len(shape) > 1 else (1, shape[0])

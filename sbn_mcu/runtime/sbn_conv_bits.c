@@ -13,28 +13,28 @@
 #include "sbn_bits.h"
 #include "sbn_conv.h"
 
-/* Scratch words for one call: per window position, the gathered row
- * (k*k*in_words), the outside taps (k*k) and their count. */
-#define SBN_CONV_BITS_SCRATCH_WORDS(in_c, k, pool) \
-    ((pool) * (pool) * ((k) * (k) * (((in_c) + 31u) / 32u) + (k) * (k) + 1u))
+/* Scratch words for one call: per position of the pooling window, the
+ * gathered row (kh*kw*in_words), the outside taps (kh*kw) and their count. */
+#define SBN_CONV_BITS_SCRATCH_WORDS(in_c, kh, kw, window) \
+    ((window) * ((kh) * (kw) * (((in_c) + 31u) / 32u) + (kh) * (kw) + 1u))
 
 SBN_API void sbn_conv_bits(const uint32_t *in, const uint32_t *w, const sbn_conv g,
                           const int32_t *thr, uint32_t *out, uint32_t *scratch)
 {
     const uint32_t in_words = (g.in_c + 31u) >> 5, out_words = (g.out_c + 31u) >> 5;
-    const uint32_t taps = g.k * g.k, row_words = taps * in_words, stride = row_words + taps + 1u;
-    const uint32_t window = g.pool * g.pool;
+    const uint32_t taps = g.kh * g.kw, row_words = taps * in_words, stride = row_words + taps + 1u;
+    const uint32_t window = g.pool_h * g.pool_w;
     uint32_t py, px, d, dy, dx, ky, kx, i, j, o, word = 0u;
     for (py = 0u; py < g.out_h; py++) {
         for (px = 0u; px < g.out_w; px++) {
             uint32_t *dst = out + (py * g.out_w + px) * out_words;
             for (d = 0u, dy = 0u, dx = 0u; d < window; d++) { /* gather: row, outside taps, count */
                 uint32_t *xs = scratch + d * stride, *outside = xs + row_words, t = 0u, n_out = 0u;
-                int32_t iy = (int32_t)((py * g.pool_stride + dy) * g.stride) - (int32_t)g.pad;
-                int32_t ix = (int32_t)((px * g.pool_stride + dx) * g.stride) - (int32_t)g.pad;
-                for (ky = 0u; ky < g.k; ky++) {
+                int32_t iy = (int32_t)((py * g.pool_stride_h + dy) * g.stride_h) - (int32_t)g.pad_h;
+                int32_t ix = (int32_t)((px * g.pool_stride_w + dx) * g.stride_w) - (int32_t)g.pad_w;
+                for (ky = 0u; ky < g.kh; ky++) {
                     int32_t y = iy + (int32_t)ky;
-                    for (kx = 0u; kx < g.k; kx++, t += in_words) {
+                    for (kx = 0u; kx < g.kw; kx++, t += in_words) {
                         int32_t x = ix + (int32_t)kx;
                         if (y >= 0 && y < (int32_t)g.in_h && x >= 0 && x < (int32_t)g.in_w) {
                             const uint32_t *src = in + ((uint32_t)y * g.in_w + (uint32_t)x) * in_words;
@@ -47,7 +47,7 @@ SBN_API void sbn_conv_bits(const uint32_t *in, const uint32_t *w, const sbn_conv
                     }
                 }
                 outside[taps] = n_out;
-                if (++dx == g.pool) { /* no division: M0 has none */
+                if (++dx == g.pool_w) { /* no division: M0 has none */
                     dx = 0u;
                     dy++;
                 }

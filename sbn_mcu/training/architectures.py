@@ -3,6 +3,7 @@
 A network is an ``nn.Sequential`` of sbn-mcu layers. :func:`describe` turns it
 into a list of plain dicts and :func:`build` turns that list back into the
 module, so a checkpoint carries its architecture and export needs nothing else.
+Each layer kind says how it is rebuilt where it is defined (:data:`.layers.SAVED`).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from torch import nn
 
 from ..errors import SbnError
 from .config import ARCHITECTURES
-from .layers import SBActivation, SBConv2d, SBLinear, Scores
+from .layers import SAVED, SBActivation, SBConv2d, SBLinear, Scores
 
 
 def binary_block(layer: nn.Module, channels: int, conv: bool) -> list[nn.Module]:
@@ -80,69 +81,32 @@ BUILDERS = {"mlp": mlp, "cnn": cnn, "cnn-large": cnn_large}
 assert BUILDERS.keys() == ARCHITECTURES.keys()
 
 
-def _pair(v):
-    return list(v) if isinstance(v, (tuple, list)) else v
-
-
-# Every constructor setting that changes the computation is stored, so a
-# reloaded model computes what the saved one did (or build refuses it).
-def _describe_one(m: nn.Module) -> dict:
-    if type(m) is SBLinear:
-        return {"type": "linear", "in_features": m.in_features, "out_features": m.out_features}
-    if type(m) is SBConv2d:
-        return {"type": "conv2d", "in_channels": m.in_channels, "out_channels": m.out_channels,
-                "kernel_size": _pair(m.kernel_size), "stride": _pair(m.stride), "padding": _pair(m.padding),
-                "dilation": _pair(m.dilation), "groups": m.groups, "padding_mode": m.padding_mode}
-    if type(m) in (nn.BatchNorm1d, nn.BatchNorm2d):
-        return {"type": "batchnorm", "num_features": m.num_features, "eps": m.eps, "momentum": m.momentum,
-                "affine": m.affine, "track_running_stats": m.track_running_stats,
-                "conv": isinstance(m, nn.BatchNorm2d)}
-    if type(m) is SBActivation:
-        return {"type": "activation"}
-    if type(m) is nn.MaxPool2d:
-        if m.return_indices:
-            raise SbnError("cannot save nn.MaxPool2d(return_indices=True): it returns a tuple; drop the option")
-        return {"type": "maxpool2d", "kernel_size": _pair(m.kernel_size), "stride": _pair(m.stride),
-                "padding": _pair(m.padding), "dilation": _pair(m.dilation), "ceil_mode": m.ceil_mode}
-    if type(m) is nn.Flatten:
-        return {"type": "flatten", "start_dim": m.start_dim, "end_dim": m.end_dim}
-    if type(m) is Scores:
-        return {"type": "scores"}
-    from .freeze import SUPPORTED
-
-    raise SbnError(f"cannot save layer {type(m).__name__}: a checkpoint can hold only {SUPPORTED}")
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value
 
 
 def describe(model: nn.Sequential) -> list[dict]:
-    """The architecture as plain, JSON-friendly dicts (no weights)."""
-    return [_describe_one(m) for m in model]
+    """The architecture as plain, JSON-friendly dicts (no weights): each module's type and the
+    constructor arguments that rebuild it (:data:`.layers.SAVED`)."""
+    description = []
+    for m in model:
+        if type(m) not in SAVED:
+            from .freeze import SUPPORTED
 
-
-def _tuple(v):
-    return tuple(v) if isinstance(v, list) else v
+            raise SbnError(f"cannot save layer {type(m).__name__}: a checkpoint can hold only {SUPPORTED}")
+        if getattr(m, "return_indices", False):
+            raise SbnError(f"cannot save nn.{type(m).__name__}(return_indices=True): it returns a tuple; "
+                           "drop the option")
+        description.append({"type": type(m).__name__, **{a: _plain(getattr(m, a)) for a in SAVED[type(m)]}})
+    return description
 
 
 def build(description: list[dict]) -> nn.Sequential:
-    """The inverse of :func:`describe`: fresh modules, weights to be loaded.
-
-    Settings missing from an older checkpoint take the defaults it was written with.
-    """
-    makers = {
-        "linear": lambda d: SBLinear(d["in_features"], d["out_features"]),
-        "conv2d": lambda d: SBConv2d(d["in_channels"], d["out_channels"], _tuple(d["kernel_size"]),
-                                     _tuple(d["stride"]), _tuple(d["padding"]), _tuple(d.get("dilation", 1)),
-                                     d.get("groups", 1), d.get("padding_mode", "zeros")),
-        "batchnorm": lambda d: (nn.BatchNorm2d if d["conv"] else nn.BatchNorm1d)(
-            d["num_features"], eps=d["eps"], momentum=d.get("momentum", 0.1), affine=d.get("affine", True),
-            track_running_stats=d.get("track_running_stats", True)),
-        "activation": lambda d: SBActivation(),
-        "maxpool2d": lambda d: nn.MaxPool2d(_tuple(d["kernel_size"]), _tuple(d["stride"]),
-                                            _tuple(d.get("padding", 0)), _tuple(d.get("dilation", 1)),
-                                            ceil_mode=d.get("ceil_mode", False)),
-        "flatten": lambda d: nn.Flatten(d.get("start_dim", 1), d.get("end_dim", -1)),
-        "scores": lambda d: Scores(),
-    }
+    """The inverse of :func:`describe`: fresh modules, weights to be loaded."""
+    kinds = {cls.__name__: cls for cls in SAVED}
     try:
-        return nn.Sequential(*(makers[d["type"]](d) for d in description))
+        return nn.Sequential(*(kinds[d["type"]](**{a: tuple(v) if isinstance(v, list) else v
+                                                   for a, v in d.items() if a != "type"})
+                               for d in description))
     except (KeyError, TypeError, ValueError) as err:
         raise SbnError(f"checkpoint architecture is malformed ({err}); re-train with sbn-mcu") from None

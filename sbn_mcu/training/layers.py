@@ -6,8 +6,9 @@ schedule, so the network slides from smooth to binary by itself. In *hard
 mode* every layer computes the exact binary network with ``sign`` (and
 ``sign(0) = +1``); that is the network the exported C reproduces bit for bit.
 
-Only these layers, plus ``nn.BatchNorm1d/2d``, ``nn.MaxPool2d`` and
-``nn.Flatten``, can be exported (see :mod:`.freeze` and :mod:`sbn_mcu.ops`).
+Only these layers, plus ``nn.BatchNorm1d/2d``, ``nn.MaxPool1d/2d``,
+``nn.Flatten`` and ``nn.Dropout`` (removed at freeze), can be exported (see
+:mod:`.freeze` and :mod:`sbn_mcu.ops`); :data:`SAVED` lists them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,27 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ..ir.thresholds import fold_tau
 from .binarizers import BINARIZERS, METHODS
+
+NORM = ("num_features", "eps", "momentum", "affine", "track_running_stats")
+POOL = ("kernel_size", "stride", "padding", "dilation", "return_indices", "ceil_mode")
+
+
+# The torch modules a checkpoint can hold, each with the constructor arguments that rebuild
+# it (read back from its attributes of the same names); sbn-mcu's own layers add themselves.
+SAVED: dict[type, tuple[str, ...]] = {
+    nn.BatchNorm1d: NORM, nn.BatchNorm2d: NORM, nn.MaxPool1d: POOL, nn.MaxPool2d: POOL,
+    nn.Flatten: ("start_dim", "end_dim"), nn.Dropout: ("p",),
+}
+
+
+def saved(*arguments: str):
+    """Class decorator: a checkpoint can hold this layer, rebuilt from these constructor arguments."""
+    def register(cls):
+        SAVED[cls] = arguments
+        return cls
+    return register
 
 
 class SelfBinarizing(nn.Module):
@@ -55,43 +76,76 @@ def binary_weight(layer: nn.Module) -> torch.Tensor:
     return BINARIZERS[layer.method].weights(w, layer.v, layer.hard)
 
 
-class SBLinear(nn.Linear, SelfBinarizing):
+class WeightBinarizing(SelfBinarizing):
+    """A layer whose weights are binarized: it computes :meth:`compute` with :func:`binary_weight`.
+
+    It comes first among a layer's bases, so that its ``forward`` is the one torch calls."""
+
+    def compute(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = binary_weight(self)
+        if self.hard and self.input_scale:
+            return self._exact(x, lambda q: self.compute(q, w))
+        return self.compute(x, w)
+
+
+@saved("in_features", "out_features")
+class SBLinear(WeightBinarizing, nn.Linear):
     """Fully connected layer with weights ``tanh(v*w)``; no bias (batch norm follows)."""
 
     def __init__(self, in_features: int, out_features: int) -> None:
         super().__init__(in_features, out_features, bias=False)
         self._init_sbn()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        w = binary_weight(self)
-        if self.hard and self.input_scale:
-            return self._exact(x, lambda q: F.linear(q, w))
+    def compute(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         return F.linear(x, w)
 
 
-class SBConv2d(nn.Conv2d, SelfBinarizing):
-    """2-D convolution with weights ``tanh(v*w)``, zero padding, no bias.
+CONVOLUTION = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups",
+               "padding_mode")
+
+
+@saved(*CONVOLUTION)
+class SBConv1d(WeightBinarizing, nn.Conv1d):
+    """1-D convolution over (channels, length) with weights ``tanh(v*w)``, zero padding, no bias.
+
+    Zero padding is exact in the binary domain, as for :class:`SBConv2d`.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, padding_mode: str = "zeros") -> None:
+        # the other settings train, and a checkpoint keeps them, though only the defaults export
+        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
+                         dilation=dilation, groups=groups, bias=False, padding_mode=padding_mode)
+        self._init_sbn()
+
+    def compute(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+        return self._conv_forward(x, w, None)
+
+
+@saved(*CONVOLUTION)
+class SBConv2d(WeightBinarizing, nn.Conv2d):
+    """2-D convolution with weights ``tanh(v*w)``, zero padding, no bias; kernels may be rectangular.
 
     Zero padding is exact in the binary domain: a padded position is 0, neither
     +1 nor -1, so it adds nothing to the sum. The C counts only the valid
     positions at the borders, which is the same thing (docs/semantics.md).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int,
-                 stride: int = 1, padding: int = 0, dilation: int = 1, groups: int = 1,
-                 padding_mode: str = "zeros") -> None:
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
+                 groups: int = 1, padding_mode: str = "zeros") -> None:
         # the other settings train, and a checkpoint keeps them, though only the defaults export
         super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
                          dilation=dilation, groups=groups, bias=False, padding_mode=padding_mode)
         self._init_sbn()
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        w = binary_weight(self)
-        if self.hard and self.input_scale:
-            return self._exact(x, lambda q: self._conv_forward(q, w, None))
+    def compute(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         return self._conv_forward(x, w, None)
 
 
+@saved()
 class SBActivation(SelfBinarizing):
     """Binary activation ``tanh(v*x)``, ``sign(x)`` in hard mode."""
 
@@ -103,6 +157,7 @@ class SBActivation(SelfBinarizing):
         return BINARIZERS[self.method].activations(x, self.v, self.hard)
 
 
+@saved()
 class Scores(nn.Module):
     """A learned positive scale for the class scores while training.
 
@@ -141,13 +196,13 @@ def hard_copy(model: nn.Module, input_scale: int) -> nn.Module:
     applies sign(0) = +1 (benchmarks/fuzz.py reports such ties separately).
     """
     clone = copy.deepcopy(model).double().eval()
-    first = next((m for m in clone.modules() if isinstance(m, (SBLinear, SBConv2d))), None)
+    first = next((m for m in clone.modules() if isinstance(m, WeightBinarizing)), None)
     if first is not None:
         first.input_scale = input_scale
     if isinstance(clone, nn.Sequential):
         modules = list(clone)
         for before, norm, after in zip(modules, modules[1:], modules[2:]):
-            if isinstance(before, (SBLinear, SBConv2d)) and isinstance(norm, nn.modules.batchnorm._BatchNorm) \
+            if isinstance(before, WeightBinarizing) and isinstance(norm, nn.modules.batchnorm._BatchNorm) \
                     and isinstance(after, SBActivation):
                 norm.register_forward_hook(_ExactTies(input_scale if before is first else 1.0))
     return set_hard(clone, True)
@@ -159,7 +214,7 @@ class _ExactTies:
     Where a sum lands on the batch-norm mean, torch's float batch norm may
     give -1e-16 and sign -1, while the integer reference (sign(0) = +1) says
     +1. Near 0 this hook decides as freezing does: the integer sum against
-    the float64 threshold of :func:`.freeze.fold_tau`, compared exactly. Far
+    the float64 threshold of :func:`sbn_mcu.ir.thresholds.fold_tau`, compared exactly. Far
     from 0 the float output stands, so a real disagreement still shows.
     """
 
@@ -169,8 +224,6 @@ class _ExactTies:
     def __call__(self, norm, inputs, output):
         if norm.training or not norm.track_running_stats:
             return None  # batch statistics (calibration): no fixed threshold to compare with
-        from .freeze import fold_tau
-
         x = inputs[0]
         shape = (1, -1) + (1,) * (x.dim() - 2)
         n = norm.num_features
@@ -207,14 +260,14 @@ def clip_latent_weights(model: nn.Module) -> None:
     """STE keeps its latent weights in [-1, 1], where its gradient lives."""
     with torch.no_grad():
         for module in model.modules():
-            if isinstance(module, (SBLinear, SBConv2d)) and BINARIZERS[module.method].clips_latent_weights:
+            if isinstance(module, WeightBinarizing) and BINARIZERS[module.method].clips_latent_weights:
                 module.weight.clamp_(-1.0, 1.0)
 
 
 def set_weight_norm(model: nn.Module, normalise: bool) -> nn.Module:
     """Whether the SBN weight layers of ``model`` normalise their weights (see :func:`binary_weight`)."""
     for module in model.modules():
-        if isinstance(module, (SBLinear, SBConv2d)):
+        if isinstance(module, WeightBinarizing):
             module.normalise = normalise
     return model
 
@@ -223,4 +276,4 @@ def set_sharpness(model: nn.Module, v: float, weight_scale: float = 1.0) -> None
     """Set ``v`` in every activation and ``weight_scale * v`` in every weight layer (a global schedule)."""
     for module in model.modules():
         if isinstance(module, SelfBinarizing):
-            module.v.fill_(v * weight_scale if isinstance(module, (SBLinear, SBConv2d)) else v)
+            module.v.fill_(v * weight_scale if isinstance(module, WeightBinarizing) else v)
