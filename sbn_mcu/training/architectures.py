@@ -8,77 +8,41 @@ Each layer kind says how it is rebuilt where it is defined (:data:`.layers.SAVED
 
 from __future__ import annotations
 
-import math
-
 from torch import nn
 
 from ..errors import SbnError
 from .config import ARCHITECTURES
-from .layers import SAVED, SBActivation, SBConv2d, SBLinear, Scores
+from . import layer_spec
+from .layers import SAVED
 
 
-def binary_block(layer: nn.Module, channels: int, conv: bool) -> list[nn.Module]:
-    """A binary layer followed by batch norm and the binary activation."""
-    norm = nn.BatchNorm2d(channels) if conv else nn.BatchNorm1d(channels)
-    return [layer, norm, SBActivation()]
+# The presets, as layer specs; a convolution's kernel follows the data (3x3 on images, 3 on 1-D windows).
+PRESETS = {
+    "mlp": "dense:256,dense:256",
+    "cnn": "conv3:32,pool2,conv3:64,pool2",
+    "cnn-large": "conv3:32,conv3:32,pool2,conv3:64,conv3:64,pool2,dense:512",
+}
+assert PRESETS.keys() == ARCHITECTURES.keys()
+
+
+def build_arch(arch: str, input_shape: tuple[int, ...], classes: int) -> nn.Sequential:
+    """A preset by name, or a layer spec (:mod:`.layer_spec`), sized to the data."""
+    return layer_spec.build(PRESETS.get(arch, arch), tuple(input_shape), classes)
 
 
 def mlp(input_shape: tuple[int, ...], classes: int, hidden=(256, 256)) -> nn.Sequential:
     """Fully connected binary network on any input; the last layer gives class scores."""
-    widths = (math.prod(input_shape), *hidden, classes)
-    layers: list[nn.Module] = [nn.Flatten()]
-    for n_in, n_out in zip(widths[:-2], widths[1:-1]):
-        layers += binary_block(SBLinear(n_in, n_out), n_out, conv=False)
-    layers += [SBLinear(widths[-2], widths[-1]), Scores()]
-    return nn.Sequential(*layers)
-
-
-def _image_sides(name: str, input_shape: tuple[int, ...], pools: int) -> tuple[int, int]:
-    """(H, W) after ``pools`` 2x2 poolings, or one line saying why the preset does not fit."""
-    shown = "x".join(map(str, input_shape))
-    if len(input_shape) != 3:
-        raise SbnError(f"--arch {name} takes images (C, H, W), but the data's examples are {shown}; "
-                       "use --arch mlp")
-    _, h, w = input_shape
-    if h >> pools < 1 or w >> pools < 1:
-        raise SbnError(f"--arch {name} pools {pools} times by 2, which takes {h}x{w} images below 1x1; "
-                       f"use images of at least {1 << pools}x{1 << pools} or --arch mlp")
-    return h >> pools, w >> pools
+    return layer_spec.build(",".join(f"dense:{n}" for n in hidden), tuple(input_shape), classes)
 
 
 def cnn(input_shape: tuple[int, ...], classes: int) -> nn.Sequential:
-    """conv3x3 32 (pad 1) → maxpool 2 → conv3x3 64 (pad 1) → maxpool 2 → linear → classes."""
-    h, w = _image_sides("cnn", input_shape, 2)
-    return nn.Sequential(
-        *binary_block(SBConv2d(input_shape[0], 32, 3, padding=1), 32, conv=True),
-        nn.MaxPool2d(2),
-        *binary_block(SBConv2d(32, 64, 3, padding=1), 64, conv=True),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        SBLinear(64 * h * w, classes),
-        Scores(),
-    )
+    """conv 32 (pad 1) → maxpool 2 → conv 64 (pad 1) → maxpool 2 → linear → classes; 3x3 or 3."""
+    return build_arch("cnn", input_shape, classes)
 
 
 def cnn_large(input_shape: tuple[int, ...], classes: int) -> nn.Sequential:
-    """conv 32-32 → pool → conv 64-64 → pool → linear 512 → classes (all 3x3, pad 1)."""
-    h, w = _image_sides("cnn-large", input_shape, 2)
-    return nn.Sequential(
-        *binary_block(SBConv2d(input_shape[0], 32, 3, padding=1), 32, conv=True),
-        *binary_block(SBConv2d(32, 32, 3, padding=1), 32, conv=True),
-        nn.MaxPool2d(2),
-        *binary_block(SBConv2d(32, 64, 3, padding=1), 64, conv=True),
-        *binary_block(SBConv2d(64, 64, 3, padding=1), 64, conv=True),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        *binary_block(SBLinear(64 * h * w, 512), 512, conv=False),
-        SBLinear(512, classes),
-        Scores(),
-    )
-
-
-BUILDERS = {"mlp": mlp, "cnn": cnn, "cnn-large": cnn_large}
-assert BUILDERS.keys() == ARCHITECTURES.keys()
+    """conv 32-32 → pool → conv 64-64 → pool → linear 512 → classes (3x3 or 3, pad 1)."""
+    return build_arch("cnn-large", input_shape, classes)
 
 
 def _plain(value):

@@ -7,11 +7,11 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 
 # The architectures and methods, with the one line the CLI's help gives each;
-# architectures.BUILDERS and binarizers.BINARIZERS implement them.
+# architectures.PRESETS and binarizers.BINARIZERS implement them.
 ARCHITECTURES = {
-    "mlp": "inputs-256-256-classes",
-    "cnn": "conv32-pool-conv64-pool-fc(classes), images",
-    "cnn-large": "conv32-32-pool-conv64-64-pool-fc512-fc(classes), images",
+    "mlp": "dense:256,dense:256",
+    "cnn": "conv3x3:32,pool2,conv3x3:64,pool2 (conv3:32,... on 1-D data)",
+    "cnn-large": "conv3x3:32,conv3x3:32,pool2,conv3x3:64,conv3x3:64,pool2,dense:512",
 }
 METHODS = {
     "sbn": "tanh(v*x) sharpened to sign",
@@ -33,7 +33,7 @@ class TrainConfig:
     label_column: str | None = None  # CSV: the label's column name or index
     input_shape: tuple[int, ...] | None = None  # reshape flat features to (C, L) or (C, H, W)
     normalize: str = "range"  # range, or per-channel (ir.input_spec)
-    arch: str = "mlp"  # one of architectures.ARCHITECTURES
+    arch: str = "mlp"  # a preset of ARCHITECTURES, or a layer spec (training.layer_spec)
     method: str = "sbn"  # one of binarizers.METHODS: sbn, or the ste / float baselines
     epochs: int = 15
     data_dir: Path | None = None

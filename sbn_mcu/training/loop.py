@@ -28,7 +28,7 @@ from .. import data
 from ..errors import SbnError
 from ..files import write_atomically
 from ..ir.input_spec import InputSpec
-from . import architectures
+from . import architectures, layer_spec
 from .binarizers import METHODS
 from .checkpoint import TRAINING_STATE, load_training_state, save, save_checkpoint
 from .config import DATA_FIELDS, TrainConfig, plain
@@ -124,8 +124,8 @@ def train(config: TrainConfig, out_dir: Path, progress: bool = True,
     as that of an uninterrupted run. Under torchrun the processes train one
     data-parallel model (DistributedDataParallel) and only rank 0 writes.
     """
-    if model is None and config.arch not in architectures.BUILDERS:
-        raise SbnError(f"unknown architecture {config.arch!r}; choose one of {', '.join(architectures.ARCHITECTURES)}")
+    if model is None and config.arch not in architectures.PRESETS:
+        layer_spec.parse(config.arch)  # a malformed spec is one line before anything loads
     if config.method not in METHODS:
         raise SbnError(f"unknown method {config.method!r}; choose one of {', '.join(METHODS)}")
     if config.val_images < 0:
@@ -194,7 +194,7 @@ def _train(config: TrainConfig, out_dir: Path, progress: bool, model: nn.Sequent
     if saved is not None:
         model = architectures.build(saved["architecture"])
     if model is None:
-        model = architectures.BUILDERS[config.arch](spec.shape, spec.num_classes)
+        model = architectures.build_arch(config.arch, spec.shape, spec.num_classes)
     _check_fits(model, spec)
     model = set_method(model, config.method).to(device)
     set_weight_norm(model, config.weight_norm)
