@@ -8,7 +8,7 @@ gamma, huge beta, tiny or huge running variance, running means far outside
 the reachable range, thresholds exactly on a reachable sum, ``affine=False``
 norms, activations without a norm). The script then
 
-1. freezes it (``sbn_mcu.freeze.freeze``),
+1. freezes it (``sbn_mcu.training.freeze.freeze``),
 2. renders C (``codegen.model_sources(frozen, "fz")``),
 3. compiles it with the host gcc under AddressSanitizer and
    UndefinedBehaviorSanitizer (``-fsanitize=address,undefined
@@ -394,7 +394,7 @@ def torch_layerwise(model, fm, pixels: np.ndarray) -> dict:
     from sbn_mcu.ir import reference
     from sbn_mcu.training.layers import hard_copy
 
-    hard = hard_copy(model)
+    hard = hard_copy(model, 255)  # the fuzzer draws raw uint8 inputs
     groups = _torch_groups(hard)
     if len(groups) != len(fm.layers):
         raise RuntimeError(f"{len(groups)} torch groups for {len(fm.layers)} frozen layers")

@@ -24,5 +24,5 @@ np.savez(out / "digits.npz", x_train=x[train], y_train=y[train], x_test=x[test],
          class_names=np.array([str(d) for d in range(10)]))
 
 # 16 grey levels of 256: the per-channel normalisation learns the data's own range
-train_export_verify(out, "digits", "--data", out / "digits.npz", "--normalize", "per-channel",
+train_export_verify(out, "digits", "--data", out / "digits.npz", "--input-layout", "chw", "--normalize", "per-channel",
                     "--epochs", 30, "--batch-size", 64, "--val-images", 0)

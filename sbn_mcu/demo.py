@@ -38,6 +38,9 @@ def run(config, out: Path, vectors: int, show_result) -> dict:
               "qemu": {k: v for k, v in qemu.items() if k != "passed"},
               "summary": report["total"], "seconds": round(time.perf_counter() - started, 1)}
     write_atomically(out / "report.json", lambda tmp: tmp.write_text(json.dumps(result, indent=2) + "\n"))
+    from .report import write_report
+
+    page = write_report(out / "export", out / "report.html", run_dir=out / "run", host=host)
     click.secho("\nreport", bold=True)
     click.echo(f"  hard-binary accuracy (C, test set)  {100 * host['accuracy']:.2f}%")
     click.echo(f"  mismatches host / QEMU              {host['mismatches']} / {qemu['mismatches']}")
@@ -46,6 +49,7 @@ def run(config, out: Path, vectors: int, show_result) -> dict:
                f"{qemu['model_ram_bytes']:,} B")
     click.echo(f"  total time                          {result['seconds']} s")
     click.echo(f"  files: {out}/run (model.pt, curves.png), {out}/export (C), {out}/report.json")
+    click.echo(f"  report page: {page['path']}")
     if host["mismatches"] or qemu["mismatches"]:
         raise SbnError("mismatches found: the C does not agree with the reference")
     return result

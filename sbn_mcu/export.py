@@ -38,3 +38,25 @@ def export(checkpoint: Path, out_dir: Path, name: str = "model", data_path: Path
                            f"{len(inputs)} test inputs; nothing was written (please report this as a bug)")
         folder = ExportFolder.create(out_dir, frozen, name, single_header)
     return folder.summary
+
+
+def model_for_summary(model_path: Path | None, config=None):
+    """The frozen model that ``sbn-mcu summary`` reports: an export folder's, a checkpoint's, or,
+    before any training, the one ``config.arch`` builds for ``config``'s data. Sizes do not depend
+    on the weights, so an untrained network gives the trained one's table."""
+    from .codegen import ExportFolder
+
+    if model_path is not None and Path(model_path).is_dir():
+        return ExportFolder.open(Path(model_path)).model
+    from .training.freeze import freeze
+
+    if model_path is not None:
+        from .training.checkpoint import load_checkpoint
+
+        model, state = load_checkpoint(model_path)
+        return freeze(model, state["spec"], meta={"arch": state.get("arch")})
+    from .training.architectures import build_arch
+    from .training.loop import open_data
+
+    spec = open_data(config).spec(config.normalize)
+    return freeze(build_arch(config.arch, spec.shape, spec.num_classes).eval(), spec, meta={"arch": config.arch})

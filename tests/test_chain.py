@@ -14,8 +14,8 @@ few images), exported, and then checked link by link, as docs/semantics.md asks:
 
 The mlp uses the installed dataset as it is. The cnn's numpy reference is
 slow, so it trains and is checked on a folder holding the first images of the
-real files (written as IDX by this module), which also exercises ``data_dir``
-all the way through.
+real files (written as IDX by this module), given as ``data``: every later
+stage then finds that folder's test split through what the run remembers.
 """
 
 from __future__ import annotations
@@ -35,11 +35,11 @@ from sbn_mcu import toolchain
 from sbn_mcu import verify
 from sbn_mcu.export import export
 from sbn_mcu.training.freeze import freeze
+from sbn_mcu.ir.input_spec import as_spec
 from sbn_mcu.ir.model import FrozenModel
 from sbn_mcu.ops import Conv2d, Dense
 from sbn_mcu.training.layers import hard_copy
 from sbn_mcu.training import TrainConfig, load_checkpoint, train
-from sbn_mcu.training.loop import normalise
 from sbn_mcu.verify import golden
 from sbn_mcu.targets import cores
 
@@ -92,10 +92,10 @@ def chain(request, tmp_path_factory) -> Chain:
     root = tmp_path_factory.mktemp(f"chain-{arch}")
     data_dir = subset_dir(root / "data", n_train, n_test) if own_data else None
     run_dir, out_dir = root / "run", root / "export"
-    trained, metrics = train(TrainConfig(arch=arch, epochs=1, limit=n_train, data_dir=data_dir),
+    trained, metrics = train(TrainConfig(arch=arch, epochs=1, limit=n_train, data=data_dir),
                              run_dir, progress=False)
     assert len(metrics) == 1
-    report = export(run_dir / "model.pt", out_dir, NAME, data_dir)
+    report = export(run_dir / "model.pt", out_dir, NAME)  # on the run's own test split
     model, state = load_checkpoint(run_dir / "model.pt")
     pixels, labels = data.load("fashion-mnist", "test", data_dir)
     pixels, labels = pixels[:n_test].reshape(n_test, 1, 28, 28), labels[:n_test]
@@ -105,9 +105,10 @@ def chain(request, tmp_path_factory) -> Chain:
 
 
 def torch_hard(model: torch.nn.Module, pixels: np.ndarray) -> np.ndarray:
-    hard = hard_copy(model, 255)
+    spec = as_spec(pixels.shape[1:])
+    hard = hard_copy(model, spec.scale)
     with torch.no_grad():
-        return hard(normalise(torch.from_numpy(pixels)).double()).numpy()
+        return hard(spec.normalise(torch.from_numpy(pixels)).double()).numpy()
 
 
 # --------------------------------------------------------------------------
@@ -142,7 +143,7 @@ def test_host_c_gives_every_reference_score(chain):
 
 def test_verify_host_reports_no_mismatch(chain):
     n = len(chain.pixels)
-    result = verify.verify_host(chain.out_dir, chain.data_dir, limit=n)
+    result = verify.verify_host(chain.out_dir, None, limit=n)
     expected_accuracy = float((reference.predict(chain.scores) == chain.labels).mean())
     assert result["target"] == "host"
     assert result["n"] == n
@@ -152,7 +153,7 @@ def test_verify_host_reports_no_mismatch(chain):
 
 
 def test_verify_qemu_cortex_m4(chain):
-    result = verify.verify_qemu(chain.out_dir, "cortex-m4", vectors=QEMU_VECTORS, data_dir=chain.data_dir)
+    result = verify.verify_qemu(chain.out_dir, "cortex-m4", vectors=QEMU_VECTORS)
     assert result["target"] == "qemu:cortex-m4"
     assert result["machine"] == cores.CORES["cortex-m4"].machine
     assert result["n"] == QEMU_VECTORS
@@ -207,10 +208,10 @@ def test_export_folder_holds_exactly_its_files(chain):
 
 def test_frozen_file_is_the_frozen_checkpoint(chain):
     loaded = FrozenModel.load(chain.out_dir / f"{NAME}.sbn.npz")
-    fresh = freeze(chain.model, tuple(chain.state["input_shape"]))
+    fresh = freeze(chain.model, chain.state["spec"])
     assert loaded.input_shape == (1, 28, 28)
     assert loaded.num_classes == 10 and loaded.input_size == 784
-    assert loaded.meta["arch"] == chain.arch and loaded.meta["dataset"] == "fashion-mnist"
+    assert loaded.meta["arch"] == chain.arch and loaded.meta["data"]["source"]["kind"] == "idx"
     assert [type(layer) for layer in loaded.layers] == [type(layer) for layer in fresh.layers]
     for a, b in zip(loaded.layers, fresh.layers):
         for key, value in vars(b).items():
@@ -261,7 +262,7 @@ def test_export_is_byte_identical_from_other_working_directories(chain, tmp_path
         monkeypatch.chdir(cwd)
         relative = Path(*([".."] * len(Path(where).parts))) / "ckpt" / "model.pt"
         assert relative.is_file()
-        export(relative, Path("out"), NAME, chain.data_dir)
+        export(relative, Path("out"), NAME)
         outputs.append(cwd / "out")
     for suffix in (".h", ".c"):
         texts = [(folder / f"{NAME}{suffix}").read_bytes() for folder in [chain.out_dir, *outputs]]

@@ -297,8 +297,8 @@ def test_default_dataset_missing_mentions_apt_get(tmp_path, monkeypatch):
 def test_verify_without_dataset(export_dir, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    msg = runner_error(invoke("verify", export_dir, "--host", "--data-dir", empty))
-    assert str(empty) in msg and "--data-dir" in msg
+    msg = runner_error(invoke("verify", export_dir, "--host", "--data", empty))
+    assert str(empty) in msg
 
 
 # --------------------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""Tests for sbn_mcu.data: IDX parsing, dataset loading and one-line errors."""
+"""Tests for sbn_mcu.data's IDX reader and the named sets: parsing, loading and one-line errors.
+
+The other data sources (npz, images, CSV, IDX folders) are in test_data_sources.py.
+"""
 
 import gzip
 from pathlib import Path
@@ -201,7 +204,16 @@ def test_load_count_mismatch(tmp_path):
 def test_load_images_not_3d(tmp_path):
     make_dataset(tmp_path, "train", n=2)
     write(tmp_path / "train-images-idx3-ubyte.gz", idx_bytes(np.zeros((2, 784), np.uint8)), gz=True)
-    expect_error(r"expected \(N, 28, 28\)", data.load, "mnist", "train", tmp_path)
+    expect_error(r"expected \(N, H, W\)", data.load, "mnist", "train", tmp_path)
+
+
+def test_load_any_image_size(tmp_path):
+    images = np.random.default_rng(2).integers(0, 256, size=(4, 9, 13), dtype=np.uint8)
+    write(tmp_path / "train-images-idx3-ubyte.gz", idx_bytes(images), gz=True)
+    write(tmp_path / "train-labels-idx1-ubyte.gz", idx_bytes(np.array([0, 9, 3, 3])), gz=True)
+    got_images, got_labels = data.load("mnist", "train", tmp_path)
+    np.testing.assert_array_equal(got_images, images)
+    assert got_labels.tolist() == [0, 9, 3, 3]
 
 
 def test_load_labels_not_1d(tmp_path):
@@ -226,3 +238,41 @@ def test_load_debian_fashion_mnist(split, n):
     assert labels.shape == (n,) and labels.dtype == np.uint8
     assert labels.min() == 0 and labels.max() == 9
     assert np.bincount(labels, minlength=10).tolist() == [n // 10] * 10
+
+
+FASHION_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                 "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+
+
+def test_open_debian_fashion_mnist():
+    ds = data.open(dataset="fashion-mnist")
+    images, labels = data.load("fashion-mnist", "test")
+    assert ds.class_names == FASHION_NAMES and ds.layout == "chw" and ds.dtype == "uint8"
+    assert ds.x_train.shape == (60000, 1, 28, 28) and ds.x_test.shape == (10000, 1, 28, 28)
+    np.testing.assert_array_equal(ds.x_test[:, 0], images)
+    assert ds.y_test.dtype == np.int64 and (ds.y_test == labels).all()
+    assert ds.source["kind"] == "idx" and ds.source["dataset"] == "fashion-mnist"
+    assert ds.spec().shape == (1, 28, 28) and ds.spec().class_names == FASHION_NAMES
+
+
+def test_open_named_set_uses_its_default_folder(tmp_path, monkeypatch):
+    monkeypatch.setitem(data.DEFAULT_DIRS, "mnist", tmp_path)
+    train, _ = make_dataset(tmp_path, "train", n=10)
+    make_dataset(tmp_path, "t10k", n=3)
+    ds = data.open(dataset="mnist")
+    assert ds.class_names == tuple(str(i) for i in range(10))
+    np.testing.assert_array_equal(ds.x_train[:, 0], train)
+    monkeypatch.setitem(data.DEFAULT_DIRS, "mnist", tmp_path / "absent")
+    assert "--data-dir" in expect_error("does not exist", data.open, dataset="mnist")
+
+
+def test_data_dir_goes_with_a_named_set(tmp_path):
+    expect_error("--data-dir goes with a named --dataset", data.open, tmp_path, data_dir=tmp_path)
+
+
+def test_a_folder_of_mnist_files_is_detected_as_idx(tmp_path):
+    make_dataset(tmp_path, "train", n=10, gz=False)
+    make_dataset(tmp_path, "t10k", n=4, gz=False)
+    ds = data.open(tmp_path)
+    assert ds.source["kind"] == "idx" and ds.class_names == tuple(str(i) for i in range(10))
+    assert ds.x_train.shape == (10, 1, 28, 28) and ds.y_test.tolist() == [0, 1, 2, 3]

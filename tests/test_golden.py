@@ -131,7 +131,7 @@ def test_writes_the_c_the_unity_test_and_the_arrays(export_dir, golden_dir):
     assert f"int32_t {NAME}_golden_check(void (*report)(uint32_t index, const int32_t *got, " \
            "const int32_t *expected));" in header
     source = (golden_dir / f"{NAME}_golden.c").read_text()
-    assert "static const uint8_t" in source and "#include <stdio.h>" not in source
+    assert f"static const {NAME}_input_t" in source and "#include <stdio.h>" not in source
     unity = (golden_dir / f"test_{NAME}_golden.c").read_text()
     assert '#include "unity.h"' in unity and f"{NAME}_golden_check(" in unity and "RUN_TEST(" in unity
 

@@ -66,7 +66,7 @@ def test_a_single_header_export(tmp_path):
 
 @pytest.mark.parametrize("x, words", [(np.zeros((2, 784), np.float32), "uint8"),
                                       (np.zeros((2, 783), np.uint8), "(N, 784) or (N, 1, 28, 28)"),
-                                      (np.zeros(784, np.uint8), "shape")])
+                                      (np.zeros((2, 28, 28), np.uint8), "shape")])
 def test_bad_batches_are_one_line(export_dir, x, words):
     with pytest.raises(SbnError, match=None) as err:
         host.load(export_dir).scores(x)

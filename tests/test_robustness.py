@@ -245,7 +245,7 @@ def small_checkpoint(path, input_shape=(1, 28, 28), seed=0):
     n = int(np.prod(input_shape))
     model = randomize(architectures.mlp((n,), 10, (16,)), np.random.default_rng(seed))
     save_checkpoint(path, model, TrainConfig(), [], InputSpec(input_shape, class_names=[str(c) for c in range(10)]),
-                    {"source": {"kind": "idx", "dataset": "fashion-mnist"}})
+                    {"source": {"kind": "idx", "dataset": "fashion-mnist", "path": "/usr/share/datasets/fashion-mnist"}})
     return path, model
 
 
@@ -257,25 +257,28 @@ def tiny_export(path, name="fm", seed=0):
 
 @pytest.fixture
 def empty_data(tmp_path):
+    """A folder whose training split has every class once and whose test split is empty."""
+    write_idx(tmp_path / "empty", np.zeros((10, 28, 28), np.uint8), np.arange(10, dtype=np.uint8), "train")
     return write_idx(tmp_path / "empty", np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8))
 
 
 def test_export_on_an_empty_test_split_writes_nothing(tmp_path, empty_data):
     ckpt, _ = small_checkpoint(tmp_path / "m.pt")
-    line = one_line(sbn("export", ckpt, "--out", tmp_path / "out", "--data-dir", empty_data))
-    assert "holds no images" in line
+    line = one_line(sbn("export", ckpt, "--out", tmp_path / "out", "--data", empty_data))
+    assert "holds no test examples" in line and str(empty_data) in line
     assert not (tmp_path / "out").exists()
 
 
 def test_verify_host_on_an_empty_test_split_is_one_line(tmp_path, empty_data):
     out = tiny_export(tmp_path / "fm")
-    assert "holds no images" in one_line(sbn("verify", out, "--host", "--data-dir", empty_data))
+    line = one_line(sbn("verify", out, "--host", "--data", empty_data))
+    assert "holds no test examples" in line and str(empty_data) in line
 
 
 def test_checkpoint_input_shape_not_matching_the_dataset_is_named(tmp_path):
     ckpt, _ = small_checkpoint(tmp_path / "m.pt", input_shape=(3, 10, 10))
     line = one_line(sbn("export", ckpt, "--out", tmp_path / "out"))
-    assert "input shape 3x10x10 does not match" in line and "28x28" in line, line
+    assert "takes 3x10x10" in line and "examples are 1x28x28" in line, line
     assert not (tmp_path / "out").exists()
 
 

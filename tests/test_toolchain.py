@@ -29,6 +29,7 @@ FAKE_H = """\
 #ifndef FAKE_H
 #define FAKE_H
 #include <stdint.h>
+typedef uint8_t fake_input_t;
 #define FAKE_INPUT_SIZE 64
 #define FAKE_NUM_CLASSES 4
 int32_t fake_infer(const uint8_t *input, int32_t *scores);
@@ -97,6 +98,7 @@ def fake_scores(x: np.ndarray, rounds: int = 4) -> list[int]:
 
 LOOPY_H = """\
 #include <stdint.h>
+typedef uint8_t loopy_input_t;
 #define LOOPY_INPUT_SIZE 4
 #define LOOPY_NUM_CLASSES 3
 int32_t loopy_infer(const uint8_t *input, int32_t *scores);
@@ -124,6 +126,7 @@ LOOPY_LOOPS = 5000
 # A model of 4 inputs and 3 classes whose infer function is BODY.
 SMALL_H = """\
 #include <stdint.h>
+typedef uint8_t {name}_input_t;
 #define {NAME}_INPUT_SIZE 4
 #define {NAME}_NUM_CLASSES 3
 int32_t {name}_infer(const uint8_t *input, int32_t *scores);

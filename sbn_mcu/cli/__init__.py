@@ -108,9 +108,16 @@ def main():
     """
 
 
-def _train_options(f):
+def _options(f, options):
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _data_options(f):
+    """The options that name the data and how to read it: train's, demo's and summary's."""
     d = DEFAULTS
-    options = [
+    return _options(f, [
         click.option("--data", type=click.Path(path_type=Path), default=None, metavar="PATH",
                      help="Your data: an .npz (x_train, y_train, x_test, y_test), a .csv (one example per row), "
                           "an image folder (PATH/train/<class>/*.png, PATH/test/<class>/...) or a folder of "
@@ -123,8 +130,10 @@ def _train_options(f):
                      help="Or hold out this seeded fraction of --data as the test split (e.g. 0.2)."),
         click.option("--input-type", type=click.Choice(list(TYPES)), default=None,
                      help="The raw input's C type [default: from the data's values]."),
-        click.option("--input-layout", type=click.Choice(["chw", "hwc"]), default=None,
-                     help="hwc: examples are (H, W, C), channels interleaved as camera frames arrive."),
+        click.option("--input-layout", type=click.Choice(["chw", "hwc", "cl"]), default=None,
+                     help="How the examples' axes read: chw (C, H, W, or H, W for one channel), hwc (H, W, C: "
+                          "channels interleaved, as camera frames arrive), cl (C, L windows) [default: from the "
+                          "source; a 3-D array is read as C, L]."),
         click.option("--image-size", type=Sizes((2,), "32x32"), default=None, metavar="HxW",
                      help="Image folders: resize every image to H x W."),
         click.option("--color", type=click.Choice(["gray", "rgb"]), default=None,
@@ -136,13 +145,24 @@ def _train_options(f):
         click.option("--normalize", type=click.Choice(list(NORMALISATIONS)), default=d.normalize, show_default=True,
                      help="range: the input type's range onto [-1, 1]; per-channel: an offset and scale per "
                           "channel learned on the training split. Both fold into integer arithmetic in the C."),
-        click.option("--arch", type=click.Choice(list(ARCHITECTURES)), default=d.arch, show_default=True,
-                     help=" ".join(f"{name}: {what}." for name, what in ARCHITECTURES.items())),
+        click.option("--data-dir", type=click.Path(path_type=Path), default=None,
+                     help="Folder with the four IDX files of --dataset [default: /usr/share/datasets/<dataset>]."),
+    ])
+
+
+ARCH_HELP = ("A preset (" + "; ".join(f"{name}: {what}" for name, what in ARCHITECTURES.items())
+             + ") or a layer spec: comma-separated convKHxKW:C (2-D), convK:C (1-D), poolK or poolKHxKW, "
+             "dense:N, dropout:P; convolutions pad 'same', and a last dense:CLASSES may be left out. "
+             "E.g. \"conv3x3:32,pool2,conv3x3:64,pool2,dense:10\" or \"conv5:16,pool2,conv5:32,pool2\".")
+
+
+def _train_options(f):
+    d = DEFAULTS
+    return _data_options(_options(f, [
+        click.option("--arch", default=d.arch, show_default=True, metavar="PRESET|SPEC", help=ARCH_HELP),
         click.option("--method", type=click.Choice(list(METHODS)), default=d.method, show_default=True,
                      help=" ".join(f"{name}: {what}." for name, what in METHODS.items())
                      + " The baselines train the same architecture."),
-        click.option("--data-dir", type=click.Path(path_type=Path), default=None,
-                     help="Folder with the four IDX files of --dataset [default: /usr/share/datasets/<dataset>]."),
         click.option("--limit", type=click.IntRange(min=1), default=None,
                      help="Train on the first N training examples only (quick runs)."),
         click.option("--seed", type=int, default=d.seed, show_default=True, help="Random seed."),
@@ -161,10 +181,7 @@ def _train_options(f):
         click.option("--grad-clip", type=click.FloatRange(min=0), default=d.grad_clip, show_default=True,
                      help="Clip each step's gradient norm to this (0: no clipping)."),
         click.option("--epochs", type=click.IntRange(min=1), default=d.epochs, show_default=True),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
+    ]))
 
 
 def _config(**kw):
@@ -174,4 +191,4 @@ def _config(**kw):
 
 
 # the commands register themselves on main
-from . import check, deploy, export, train  # noqa: E402,F401  (registers the commands)
+from . import check, deploy, export, report, train  # noqa: E402,F401  (registers the commands)

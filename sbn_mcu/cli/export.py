@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from ..progress import interactive
-from . import DATA_HELP, main
+from . import ARCH_HELP, DATA_HELP, _config, _data_options, main
+from ..training.config import DEFAULTS
 
 
 @main.command()
@@ -76,3 +77,53 @@ def golden(out_dir, golden_dir, count, input_files, data_path):
         raise click.UsageError("give --count or --inputs, not both")
     info = write_golden(out_dir, golden_dir, count or 20, input_files, data_path)
     click.echo(f"wrote {info['count']} golden vectors to {golden_dir}: {', '.join(info['files'])}")
+
+
+@main.command()
+@click.argument("model_path", required=False, type=click.Path(path_type=Path), metavar="[CHECKPOINT|EXPORT_DIR]")
+@_data_options
+@click.option("--arch", default=DEFAULTS.arch, show_default=True, metavar="PRESET|SPEC", help=ARCH_HELP)
+@click.option("--board", default=None, help="Also say whether the model fits this board (see "
+                                            "`sbn-mcu firmware --list-boards`).")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def summary(model_path, arch, board, as_json, **data_options):
+    """The per-layer table of a model: output shape, parameters, flash, RAM and MACs.
+
+    Before any training, from the data and an --arch (a preset or a layer
+    spec): sizes do not depend on the weights, so this is the trained model's
+    table. Or from a checkpoint or an export folder. With --board it also
+    says whether the model fits that board, with the numbers.
+
+    \b
+      sbn-mcu summary --data imu.npz --arch "conv5:16,pool2,conv5:32,pool2" --board microbit
+      sbn-mcu summary --arch cnn                       # Fashion-MNIST
+      sbn-mcu summary runs/mlp/model.pt
+      sbn-mcu summary build/mlp --board nucleo-f446re
+    """
+    from ..codegen import plan
+    from ..codegen.summary import summarise, table
+    from ..export import model_for_summary
+
+    from ..targets import boards
+
+    chosen = boards.get(board) if board else None
+    model = model_for_summary(model_path, None if model_path else _config(arch=arch, **data_options))
+    the_plan = plan(model)
+    report = {"input": model.spec.to_dict(), **summarise(the_plan)}
+    if chosen:
+        from ..deploy.project import board_fit
+
+        report["board"] = {"name": chosen.name, **board_fit(chosen, the_plan, model.spec.input_bytes)}
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    spec = model.spec
+    click.echo(f"input: {spec.dtype} {spec.layout_text()}, {spec.normalisation} normalisation; "
+               f"{model.num_classes} classes")
+    click.echo(table(report))
+    if chosen:
+        for what, memory in report["board"].items():
+            if isinstance(memory, dict):
+                verdict = "fits" if memory["fits"] else "does NOT fit"
+                click.echo(f"{chosen.name}: {what} {verdict}: needs about {memory['need']:,} B of "
+                           f"{memory['have']:,} B ({memory['detail']})")

@@ -1,10 +1,14 @@
-"""Load MNIST-style IDX datasets from local files, with numpy only.
+"""IDX data (the MNIST file format) from local files, with numpy only.
 
-The toolchain never downloads anything: training must work offline and in CI,
-so the data comes from files already on disk (the Debian package
-``dataset-fashion-mnist``, or any directory given with ``--data-dir``). Every
-problem is reported as one ``SbnError`` line that says how to fix it, because
-the CLI prints that line instead of a traceback.
+Two ways in: the named sets (:data:`DATASETS`, ``dataset="fashion-mnist"``)
+from their default folder or ``--data-dir``, and any folder holding
+``train-images-idx3-ubyte[.gz]`` and ``train-labels-idx1-ubyte[.gz]`` (and
+optionally the ``t10k-`` pair for the test split), of any image size and
+class count. The toolchain never downloads anything: training must work
+offline and in CI, so the data comes from files already on disk (the Debian
+package ``dataset-fashion-mnist``, or any directory given). Every problem is
+reported as one ``SbnError`` line that says how to fix it, because the CLI
+prints that line instead of a traceback.
 """
 
 from __future__ import annotations
@@ -17,15 +21,26 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SbnError
+from .dataset import Parts, Source
 
-from . import DEFAULT_DIRS
+# Where the named datasets live when no --data-dir is given. Only Fashion-MNIST
+# has a Debian package; the MNIST entry exists so the error message can say so.
+DEFAULT_DIRS = {
+    "fashion-mnist": Path("/usr/share/datasets/fashion-mnist"),
+    "mnist": Path("/usr/share/datasets/mnist"),
+}
+DATASETS = tuple(DEFAULT_DIRS)  # the CLI's choices
+CLASS_NAMES = {
+    "fashion-mnist": ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                      "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+    "mnist": tuple(str(i) for i in range(10)),
+}
 
 SPLITS = {"train": "train", "test": "t10k"}  # split name -> IDX file prefix
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _UINT8_CODE = 0x08
-_NUM_CLASSES = 10
-_IMAGE_SHAPE = (28, 28)
+_NUM_CLASSES = 10  # of the named sets
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -97,7 +112,7 @@ def _find(directory: Path, stem: str, dataset: str, default: bool) -> Path:
 
 
 def load(dataset: str, split: str, data_dir: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Load one split as ``(images uint8 (N, 28, 28), labels uint8 (N,))``.
+    """Load one split of a named set as ``(images uint8 (N, H, W), labels uint8 (N,))``.
 
     ``data_dir`` overrides the default directory for ``dataset``. The checks
     catch mixed-up files (images from one set, labels from another) before they
@@ -117,10 +132,20 @@ def load(dataset: str, split: str, data_dir: Path | None = None) -> tuple[np.nda
     prefix = SPLITS[split]
     image_path = _find(directory, f"{prefix}-images-idx3-ubyte", dataset, default)
     label_path = _find(directory, f"{prefix}-labels-idx1-ubyte", dataset, default)
-    images, labels = read_idx(image_path), read_idx(label_path)
+    images, labels = _pair(image_path, label_path)
+    if images.ndim != 3:
+        raise SbnError(f"{image_path} has shape {images.shape}, expected (N, H, W); use an images-idx3 file")
+    if labels.size and labels.max() >= _NUM_CLASSES:
+        bad = int(labels.max())
+        raise SbnError(f"{label_path} contains label {bad}, expected 0..9; use the original labels file")
+    return images, labels
 
-    if images.ndim != 3 or images.shape[1:] != _IMAGE_SHAPE:
-        raise SbnError(f"{image_path} has shape {images.shape}, expected (N, 28, 28); use an images-idx3 file")
+
+def _pair(image_path: Path, label_path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """An images file and its labels file, checked against each other."""
+    images, labels = read_idx(image_path), read_idx(label_path)
+    if images.ndim < 2:
+        raise SbnError(f"{image_path} has shape {images.shape}, expected (N, H, W); use an images-idx3 file")
     if labels.ndim != 1:
         raise SbnError(f"{label_path} has shape {labels.shape}, expected (N,); use a labels-idx1 file")
     if len(images) != len(labels):
@@ -128,7 +153,59 @@ def load(dataset: str, split: str, data_dir: Path | None = None) -> tuple[np.nda
             f"{image_path} has {len(images)} images but {label_path} has {len(labels)} labels; "
             "both files must come from the same split"
         )
-    if labels.size and labels.max() >= _NUM_CLASSES:
-        bad = int(labels.max())
-        raise SbnError(f"{label_path} contains label {bad}, expected 0..9; use the original labels file")
     return images, labels
+
+
+# --- any folder of IDX files: the "idx" data source ------------------------------
+
+def _stems(prefix: str, what: str) -> list[str]:
+    """File names of one IDX file, as published (``-idx3-ubyte``) and as often re-saved (``.idx3-ubyte``)."""
+    ranks = (1,) if what == "labels" else (3, 4, 2)
+    return [f"{prefix}-{what}{sep}idx{rank}-ubyte{gz}" for rank in ranks for sep in ("-", ".") for gz in (".gz", "")]
+
+
+def _locate(directory: Path, prefix: str, what: str) -> Path | None:
+    for name in _stems(prefix, what):
+        if (directory / name).is_file():
+            return directory / name
+    return None
+
+
+def detect(path: Path) -> bool:
+    """A folder holding ``train-images-idx3-ubyte[.gz]`` (or only the ``t10k-`` files)."""
+    path = Path(path)
+    return path.is_dir() and any(_locate(path, prefix, "images") for prefix in SPLITS.values())
+
+
+def read(path: Path, options: dict) -> Parts:
+    """The splits of an IDX folder; ``options["dataset"]`` names a set and fixes its class names."""
+    name = options.get("dataset")
+    if name:
+        data_dir = options.get("data_dir")
+        splits = {split: load(name, split, data_dir) for split in SPLITS}
+        directory = DEFAULT_DIRS[name] if data_dir is None else Path(data_dir)
+        where = {split: str(directory / f"{SPLITS[split]}-images-idx3-ubyte") for split in SPLITS}
+        return Parts(splits, where, CLASS_NAMES[name], kind_hint="image")
+    directory = Path(path)
+    if not directory.is_dir():
+        raise SbnError(f"{directory} is not a folder of IDX files; point at the folder holding "
+                       "train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz]")
+    splits, where, label_where = {}, {}, {}
+    for split, prefix in SPLITS.items():
+        image_path, label_path = _locate(directory, prefix, "images"), _locate(directory, prefix, "labels")
+        if image_path is None and label_path is None:
+            continue
+        if image_path is None or label_path is None:
+            have, lack = (image_path, "labels") if label_path is None else (label_path, "images")
+            stem = f"{prefix}-{lack}-idx{1 if lack == 'labels' else 3}-ubyte"
+            raise SbnError(f"{have} has no {lack} file beside it ({stem}[.gz]); "
+                           f"put the {prefix} {lack} file in {directory}")
+        splits[split] = _pair(image_path, label_path)
+        where[split], label_where[split] = str(image_path), str(label_path)
+    if not splits:
+        raise SbnError(f"{directory} holds no train-images-idx3-ubyte[.gz]; point at a folder of IDX files")
+    return Parts(splits, where, None, kind_hint="image", label_where=label_where,
+                 missing_test_hint=f"{directory} holds no t10k-images-idx3-ubyte[.gz] (the test split)")
+
+
+SOURCE = Source("idx", detect, read, "a folder of IDX files (train-images-idx3-ubyte[.gz], ...)")

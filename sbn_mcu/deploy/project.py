@@ -34,23 +34,33 @@ _SHARED = {"startup.c": "src", "print.c": "src", "libc_min.c": "src", "console.h
            "ld/common.ld": "ld"}
 
 
-def check_fits(board: boards.Board, plan: Plan, input_bytes: int) -> tuple[int, int]:
-    """The flash and RAM the firmware needs, about; refuses, with the numbers, what does not fit."""
-    if input_bytes > 0xFFFF:
-        raise SbnError(f"the model takes {input_bytes:,} input bytes; the serial protocol carries at most 65,535")
+def board_fit(board: boards.Board, plan: Plan, input_bytes: int) -> dict:
+    """What the board's firmware needs, about, against what the board has: per memory, ``need``,
+    ``have``, ``fits`` and ``detail`` (what the need is made of)."""
     # main.c's buffers: the input, the scores, and a reply of 8 bytes + 4 per class.
     buffers = input_bytes + 8 * plan.num_classes + 8
     flash = plan.flash_bytes + CODE_BYTES
     ram = plan.ram_bytes + buffers + RUNTIME_RAM_BYTES + STACK_BYTES
-    for what, need, have in (("flash", flash, board.flash_bytes), ("RAM", ram, board.ram_bytes)):
-        if need > have:
-            detail = (f"{plan.flash_bytes:,} B of weights and thresholds + about {CODE_BYTES:,} B of code"
-                      if what == "flash" else
-                      f"{plan.ram_bytes:,} B of activations + {buffers:,} B of input and output buffers + "
-                      f"{STACK_BYTES:,} B of stack")
-            raise SbnError(f"the model does not fit {board.name}: it needs about {need:,} B of {what} "
-                           f"({detail}) and the board has {have:,} B; choose a larger board or a smaller model")
-    return flash, ram
+    return {
+        "flash": {"need": flash, "have": board.flash_bytes, "fits": flash <= board.flash_bytes,
+                  "detail": f"{plan.flash_bytes:,} B of weights and thresholds + about {CODE_BYTES:,} B of code"},
+        "RAM": {"need": ram, "have": board.ram_bytes, "fits": ram <= board.ram_bytes,
+                "detail": f"{plan.ram_bytes:,} B of activations + {buffers:,} B of input and output buffers + "
+                          f"{STACK_BYTES:,} B of stack"},
+    }
+
+
+def check_fits(board: boards.Board, plan: Plan, input_bytes: int) -> tuple[int, int]:
+    """The flash and RAM the firmware needs, about; refuses, with the numbers, what does not fit."""
+    if input_bytes > 0xFFFF:
+        raise SbnError(f"the model takes {input_bytes:,} input bytes; the serial protocol carries at most 65,535")
+    fit = board_fit(board, plan, input_bytes)
+    for what, memory in fit.items():
+        if not memory["fits"]:
+            raise SbnError(f"the model does not fit {board.name}: it needs about {memory['need']:,} B of {what} "
+                           f"({memory['detail']}) and the board has {memory['have']:,} B; choose a larger board "
+                           "or a smaller model")
+    return fit["flash"]["need"], fit["RAM"]["need"]
 
 
 def write_project(export_dir: Path, board_name: str, fw_dir: Path) -> dict:
@@ -58,7 +68,7 @@ def write_project(export_dir: Path, board_name: str, fw_dir: Path) -> dict:
     board = boards.get(board_name)
     export = ExportFolder.open(export_dir)
     name, model = export.name, export.model
-    flash_estimate, ram_estimate = check_fits(board, plan(model), model.input_size * model.spec.numpy_dtype.itemsize)
+    flash_estimate, ram_estimate = check_fits(board, plan(model), model.spec.input_bytes)
 
     fw = firmware_dir()
     files: dict[str, str] = {f"model/{fname}": text for fname, text in export.c_texts().items()}

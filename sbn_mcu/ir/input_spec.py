@@ -90,6 +90,11 @@ class InputSpec:
         return math.prod(self.shape)
 
     @property
+    def input_bytes(self) -> int:
+        """Bytes of one input in C."""
+        return self.size * self.numpy_dtype.itemsize
+
+    @property
     def channels(self) -> int:
         """Channels the normalisation works on: the first axis, or every feature of a vector."""
         return self.shape[0]
@@ -182,7 +187,7 @@ class InputSpec:
     def integers(self, raw) -> np.ndarray:
         """The integers ``q = a[c] * r + b[c]`` (int64, ``(N, *shape)``) that the first layer multiplies by ±1.
 
-        >>> InputSpec((3,)).integers(np.array([[0, 128, 255]], np.uint8)).tolist()
+        >>> InputSpec((3,), layout="flat").integers(np.array([[0, 128, 255]], np.uint8)).tolist()
         [[-255, 1, 255]]
         """
         x = self.to_model_order(np.asarray(raw).astype(np.int64))
@@ -191,7 +196,7 @@ class InputSpec:
     def normalise(self, raw):
         """``x = q / scale``, what training feeds the network; numpy arrays or torch tensors (float32).
 
-        >>> InputSpec((2,)).normalise(np.array([[0, 255]], np.uint8)).tolist()
+        >>> InputSpec((2,), layout="flat").normalise(np.array([[0, 255]], np.uint8)).tolist()
         [[-1.0, 1.0]]
         """
         if hasattr(raw, "permute"):  # a torch tensor: the same arithmetic, on its device

@@ -32,7 +32,7 @@ import numpy as np
 
 from .. import ops
 from ..errors import SbnError
-from .input_spec import InputSpec
+from .input_spec import InputSpec, as_spec
 
 FORMAT = "sbn-mcu-frozen"
 VERSION = 2  # 2: the input spec replaced the input shape; version 1 files read as uint8 input
@@ -43,9 +43,12 @@ Shape = tuple[int, ...]
 
 @dataclass
 class FrozenModel:
-    spec: InputSpec
+    spec: InputSpec  # or a bare shape: raw uint8 values in torch's order
     layers: list[ops.Op]
     meta: dict = field(default_factory=dict)  # the data's source and hash, the architecture, training figures
+
+    def __post_init__(self):
+        self.spec = as_spec(self.spec)
 
     @property
     def input_shape(self) -> Shape:

@@ -51,5 +51,10 @@ class Conv1d(Op):
 
     def lower(self, site: Site) -> Step:
         lift = lambda shape: (shape[0], 1, *shape[1:])  # noqa: E731  (C, L) -> (C, 1, L)
-        return self.as_2d().lower(replace(site, in_shape=lift(site.in_shape), out_shape=lift(site.out_shape),
+        step = self.as_2d().lower(replace(site, in_shape=lift(site.in_shape), out_shape=lift(site.out_shape),
                                           fused=site.fused.as_2d() if site.fused else None))
+        pool = site.fused
+        step.title = (f"conv1d {self.weights.shape[2]}/{self.stride} pad {self.padding}, {site.in_shape[0]} -> "
+                      f"{self.weights.shape[0]} channels" + (f", max pool {pool.kernel_size}/{pool.stride}" if pool else ""))
+        step.out_shape = site.out_shape
+        return step

@@ -83,9 +83,8 @@ class Conv2d(Op):
             packed, kernel = pack(w.reshape(out_c, c, kh * kw).transpose(0, 2, 1)), "conv_bits"
         scratch = None if kernel == "conv_q" else f"SBN_{kernel.upper()}_SCRATCH_WORDS"
         window = pool_h * pool_w
-        title = (f"conv {kh}x{kw}/{'x'.join(map(str, self.stride))} pad {'x'.join(map(str, self.padding))}, "
-                 f"{c} -> {out_c} channels"
-                 + (f", max pool {pool_h}x{pool_w}/{pool_sh}x{pool_sw}" if pool else ""))
+        title = (f"conv {kh}x{kw}/{axes(self.stride)} pad {axes(self.padding)}, {c} -> {out_c} channels"
+                 + (f", max pool {pool_h}x{pool_w}/{axes((pool_sh, pool_sw))}" if pool else ""))
         if self.thresholds is None:
             raise SbnError("a convolution cannot give the class scores; end the network with a dense layer")
         return Step(index=site.index, kernel=kernel, runtime=(f"sbn_{kernel}.c",), title=title,
@@ -98,6 +97,15 @@ class Conv2d(Op):
                     geometry=("sbn_conv", geometry), word_loop=None if site.first else "mismatches",
                     call=(f"sbn_{kernel}", ["in", "weights", "geometry", "thresholds", "out"]
                           + (["scratch"] if scratch else [])))
+
+
+def axes(pair: tuple[int, int]) -> str:
+    """A per-axis setting, once where both axes agree.
+
+    >>> axes((1, 1)), axes((2, 1))
+    ('1', '2x1')
+    """
+    return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
 
 
 def byte_masks(weights: np.ndarray) -> np.ndarray:

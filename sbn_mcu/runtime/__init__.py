@@ -55,7 +55,7 @@ _OPERATORS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.m
 def macro(file: str, name: str, *args: int) -> int:
     """Evaluate the function-like macro ``name`` of a runtime file on unsigned ints.
 
-    >>> macro("sbn_conv_bits.c", "SBN_CONV_BITS_SCRATCH_WORDS", 32, 3, 2)
+    >>> macro("sbn_conv_bits.c", "SBN_CONV_BITS_SCRATCH_WORDS", 32, 3, 3, 4)
     76
     """
     m = re.search(rf"#define {name}\(([^)]*)\)\s*\\?\n?(.*?)(?<!\\)\n", text(file), re.S)

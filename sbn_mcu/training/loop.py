@@ -43,6 +43,8 @@ def open_data(config: TrainConfig) -> "data.Dataset":
     if isinstance(options["label_column"], str) and options["label_column"].isdigit():
         options["label_column"] = int(options["label_column"])  # --label-column 0: an index
     if config.data is not None:
+        if options.pop("data_dir") is not None:
+            raise SbnError("--data-dir goes with --dataset; with --data, give the path itself")
         return data.open(config.data, seed=config.seed, **options)
     return data.open(dataset=config.dataset, seed=config.seed, **options)
 

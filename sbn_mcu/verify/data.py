@@ -18,8 +18,10 @@ def test_split(model, data_path: Path | None = None, limit: int | None = None) -
     of the same kind. Data that does not fit the model is one line; it is never replaced."""
     spec: InputSpec = model.spec
     source = model.meta.get("data", {}).get("source")
-    if data_path is not None:
-        dataset = data.reopen({**source, "path": str(Path(data_path).resolve())}) if source else data.open(data_path)
+    if data_path is not None:  # read as the training data was, from another path
+        same_kind = {k: v for k, v in (source or {}).items() if k not in ("dataset", "data_dir")}
+        path = str(Path(data_path).resolve())
+        dataset = data.reopen({**same_kind, "path": path}) if "kind" in same_kind else data.open(path)
     elif source:
         dataset = data.reopen(source)
     elif model.meta.get("dataset") in data.DATASETS:  # written before models recorded their data

@@ -26,9 +26,11 @@ from .data import golden_vectors
 REPLACEABLE = ("*_golden.h", "*_golden.c", "test_*_golden.c", "golden.npz", "golden.json")
 
 
-def golden_files(name: str, inputs: np.ndarray, scores: np.ndarray, class_names) -> dict[str, str | bytes]:
-    """Every file of a golden folder, by name, for raw (K, INPUT_SIZE) inputs and their scores."""
+def golden_files(name: str, inputs: np.ndarray, scores: np.ndarray, class_names=None) -> dict[str, str | bytes]:
+    """Every file of a golden folder, by name, for raw (K, INPUT_SIZE) inputs and their scores
+    (and the model's class names, by index: the class numbers by default)."""
     classes = reference.predict(scores)
+    class_names = class_names or [str(c) for c in range(scores.shape[1])]
     context = dict(name=name, NAME=name.upper(), count=len(inputs), input_size=inputs.shape[1],
                    num_classes=scores.shape[1], inputs=inputs.tolist(), scores=scores.tolist(),
                    classes=classes.tolist(), class_names=[class_names[c] for c in classes])
