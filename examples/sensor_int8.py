@@ -1,8 +1,9 @@
 """A 1-D sensor classifier on int8 windows of 3 channels (an accelerometer's x, y, z), here
 generated: still, walking (a slow swing), shaking (fast and rough). Saved as an .npz of
-(N, 3, 64) int8 windows, then train -> export -> verify through the command line.
+(N, 3, 64) int8 windows, then train -> export -> verify through the command line, on the
+host and on QEMU's Cortex-M0 and M4.
 
-    python examples/sensor_int8.py [OUT_DIR]
+    python examples/sensor_int8.py [OUT_DIR] [ARCH]   # ARCH: cnn (1-D convolutions, the default) or mlp
 """
 
 import sys
@@ -10,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from _cli import train_export_verify
+from _cli import sbn, train_export_verify
 
 out = Path(sys.argv[1] if len(sys.argv) > 1 else "runs/sensor_int8")
+arch = sys.argv[2] if len(sys.argv) > 2 else "cnn"
 out.mkdir(parents=True, exist_ok=True)
 LENGTH, CLASSES = 64, ("still", "walking", "shaking")
 
@@ -36,5 +38,6 @@ rng = np.random.default_rng(0)
 np.savez(out / "imu.npz", x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test,
          class_names=np.array(CLASSES))
 
-train_export_verify(out, "imu", "--data", out / "imu.npz", "--arch", "mlp", "--epochs", 5, "--batch-size", 64,
+train_export_verify(out, "imu", "--data", out / "imu.npz", "--arch", arch, "--epochs", 10, "--batch-size", 64,
                     "--val-images", 0)
+sbn("bench", out / "export", "--cpu", "cortex-m0,cortex-m4", "--vectors", 5)

@@ -26,7 +26,8 @@ def export(checkpoint, out, name, data_path, single_header, as_json):
     """Freeze a checkpoint into integer thresholds and generate C.
 
     Batch norm + sign fold into one integer comparison per channel; the input
-    normalisation folds into the first layer, which takes raw uint8 values.
+    normalisation folds into the first layer, which takes the raw values of the
+    model's input spec (type, layout and class names travel with the model).
     Before writing, the frozen model is checked against torch's hard network
     on the whole test split. Writes NAME.h, NAME.c, NAME.sbn.npz (the frozen
     model, numpy only), summary.json, and NAME.cmake / NAME.mk to drop the
@@ -52,7 +53,8 @@ def export(checkpoint, out, name, data_path, single_header, as_json):
 @click.option("--count", type=click.IntRange(min=1), default=None,
               help="The first K test images of the model's dataset [default: 20].")
 @click.option("--inputs", "input_files", multiple=True, type=click.Path(path_type=Path), metavar="FILE",
-              help="Your own inputs instead: uint8 .npy/.npz of shape (K, INPUT_SIZE) or (K, *input_shape), "
+              help="Your own inputs instead: .npy/.npz of the model's input type, of shape (K, INPUT_SIZE) or "
+                   "(K, *shape) in the C's layout, "
                    "or an image (needs Pillow). Repeat for several files.")
 @click.option("--data", "data_path", type=click.Path(path_type=Path), default=None, metavar="PATH",
               help=DATA_HELP)

@@ -25,7 +25,7 @@ import io
 import json
 import math
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +35,7 @@ from ..errors import SbnError
 from .input_spec import InputSpec, as_spec
 
 FORMAT = "sbn-mcu-frozen"
-VERSION = 2  # 2: the input spec replaced the input shape; version 1 files read as uint8 input
+VERSION = 2  # 2: the input spec replaced the input shape; version 1 files read as bare shapes (as_spec)
 SUFFIX = ".sbn.npz"
 
 Shape = tuple[int, ...]
@@ -117,10 +117,8 @@ class FrozenModel:
             layers.append(kind(**{k: arrays[v] if isinstance(v, str) and v in arrays else v
                                   for k, v in entry.items()}))
         meta = header.get("meta", {})
-        if header["version"] == 1:  # uint8 input in torch's order, class names (if any) in meta
-            shape = tuple(header["input_shape"])
-            spec = InputSpec(shape, "uint8", {1: "flat", 2: "cl", 3: "chw"}[len(shape)],
-                             class_names=meta.get("class_names", ()))
+        if header["version"] == 1:  # a bare input shape; class names (if any) in meta
+            spec = replace(as_spec(tuple(header["input_shape"])), class_names=tuple(meta.get("class_names", ())))
         else:
             spec = InputSpec.from_dict(header["input"])
         return cls(spec, layers, meta)

@@ -185,19 +185,20 @@ def _train(config: TrainConfig, out_dir: Path, progress: bool, model: nn.Sequent
         train_x, train_y = train_x[:config.limit], train_y[:config.limit]
     train_x, val_x, test_x = (torch.from_numpy(np.ascontiguousarray(x)) for x in (train_x, val_x, dataset.x_test))
     train_y, val_y, test_y = (torch.from_numpy(np.asarray(y)).long() for y in (train_y, val_y, dataset.y_test))
-    data_record = {"source": dataset.source, "digest": dataset.digest()}
+    if model is None and not resume:  # a preset or spec that cannot fit the data stops before the run folder
+        model = architectures.build_arch(config.arch, spec.shape, spec.num_classes)
+    if model is not None:
+        _check_fits(model, spec)
     if ranks.main:
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise SbnError(f"cannot create run folder {out_dir}: {err.strerror}") from None
+    data_record = {"source": _kept(dataset, out_dir) if ranks.main else dataset.source, "digest": dataset.digest()}
 
     saved = load_training_state(out_dir / TRAINING_STATE, config) if resume else None
     if saved is not None:
         model = architectures.build(saved["architecture"])
-    if model is None:
-        model = architectures.build_arch(config.arch, spec.shape, spec.num_classes)
-    _check_fits(model, spec)
     model = set_method(model, config.method).to(device)
     set_weight_norm(model, config.weight_norm)
     # a last batch must give every process at least 2 images, or batch norm cannot train on it
@@ -277,6 +278,23 @@ def _diverged(out_dir: Path, epoch: int, step: int, why: str):
             else "no epoch finished, nothing was saved")
     raise SbnError(f"training diverged at epoch {epoch}, step {step + 1}: {why}; {kept}; "
                    "lower --lr or set --grad-clip and train again")
+
+
+def _kept(dataset: "data.Dataset", out_dir: Path) -> dict:
+    """The source a checkpoint records. Arrays from Python are kept in the run folder
+    (``data.npz``), so that export, verify and golden find the test split as for files."""
+    if dataset.source.get("kind") != "arrays":
+        return dataset.source
+    path = out_dir / "data.npz"
+    arrays = {name: getattr(dataset, name) for name in ("x_train", "y_train", "x_test", "y_test", "x_val", "y_val")
+              if getattr(dataset, name) is not None}
+
+    def save(tmp: Path) -> None:
+        with open(tmp, "wb") as file:  # a file object: np.savez would add .npz to the temporary name
+            np.savez(file, class_names=np.array(dataset.class_names), **arrays)
+
+    write_atomically(path, save)
+    return data.open(path.resolve(), input_layout=dataset.layout).source
 
 
 def _check_fits(model: nn.Module, spec: InputSpec) -> None:

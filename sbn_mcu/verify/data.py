@@ -18,10 +18,11 @@ def test_split(model, data_path: Path | None = None, limit: int | None = None) -
     of the same kind. Data that does not fit the model is one line; it is never replaced."""
     spec: InputSpec = model.spec
     source = model.meta.get("data", {}).get("source")
-    if data_path is not None:  # read as the training data was, from another path
-        same_kind = {k: v for k, v in (source or {}).items() if k not in ("dataset", "data_dir")}
-        path = str(Path(data_path).resolve())
-        dataset = data.reopen({**same_kind, "path": path}) if "kind" in same_kind else data.open(path)
+    if data_path is not None:  # data of the kind trained on is read with the same options
+        path = Path(data_path).resolve()
+        same_kind = source and data.detect(path).kind == source.get("kind")
+        recorded = {k: v for k, v in (source or {}).items() if k not in ("dataset", "data_dir")}
+        dataset = data.reopen({**recorded, "path": str(path)}) if same_kind else data.open(path)
     elif source:
         dataset = data.reopen(source)
     elif model.meta.get("dataset") in data.DATASETS:  # written before models recorded their data

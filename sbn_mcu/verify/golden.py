@@ -186,7 +186,7 @@ def run_golden(core: Union[str, Core], model_sources: Iterable[PathLike],
 
     ``name`` is the model's prefix: the harness includes ``<name>.h`` and
     calls ``<name>_infer`` with ``<NAME>_INPUT_SIZE`` and ``<NAME>_NUM_CLASSES``.
-    ``inputs`` is (K, INPUT_SIZE) uint8, ``expected`` (K, NUM_CLASSES) int32;
+    ``inputs`` is (K, INPUT_SIZE) of the model's input type, ``expected`` (K, NUM_CLASSES) int32;
     the returned class must be the first index of the highest expected score.
 
     Mismatches do not raise: they are in ``passed``/``mismatches`` and the
