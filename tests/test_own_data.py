@@ -124,3 +124,16 @@ def test_a_model_too_big_for_its_data_is_refused_before_training(tmp_path):
                         "--out", tmp_path / "r", ok=False))
     assert "pool2 takes 1 below 1" in line
     assert not (tmp_path / "r").exists()
+
+
+def test_summary_before_training_equals_the_export_and_says_if_it_fits(csv_run):
+    before = json.loads(sbn("summary", "--data", csv_run / "gestures.csv", "--test-split", 0.25, "--input-shape", "2x6",
+                            "--normalize", "per-channel", "--arch", "mlp", "--board", "microbit", "--json").stdout)
+    exported = json.loads((csv_run / "export" / "summary.json").read_text())
+    assert before["layers"] == exported["layers"] and before["total"] == exported["total"]
+    assert before["input"]["shape"] == [2, 6] and before["board"]["flash"]["fits"]
+    for source in (csv_run / "run" / "model.pt", csv_run / "export"):
+        assert json.loads(sbn("summary", source, "--json").stdout)["total"] == exported["total"]
+    text = sbn("summary", "--data", csv_run / "gestures.csv", "--test-split", 0.25, "--input-shape", "2x6",
+               "--arch", "dense:9000,dense:9000", "--board", "microbit").stdout
+    assert "microbit: flash does NOT fit: needs about" in text and "of 262,144 B" in text

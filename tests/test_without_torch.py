@@ -42,3 +42,16 @@ def test_verify_bench_and_firmware_without_torch(tmp_path):
     assert "cortex-m0" in run("bench", str(export), "--cpu", "cortex-m0", "--vectors", "2")
     assert "wrote" in run("firmware", str(export), "--board", "mps2-an386", "--out", str(tmp_path / "fw"))
     assert (tmp_path / "fw" / "Makefile").is_file()
+
+
+def test_a_missing_extra_is_named_in_one_line(tmp_path):
+    """Without torch, train says which extra installs it (Python raises ModuleNotFoundError then)."""
+    blocked = tmp_path / "blocked"
+    (blocked / "torch").mkdir(parents=True)
+    (blocked / "torch" / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'torch'\", name='torch')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(blocked), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run([sys.executable, "-m", "sbn_mcu", "train", "--epochs", "1", "--out", str(tmp_path / "run")],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert proc.stderr.strip().splitlines() == [
+        "error: this needs torch, which the 'train' extra installs: pip install \"sbn-mcu[train]\""]

@@ -100,7 +100,7 @@ def open(path=None, *, dataset=None, data_dir=None, test_data=None, test_split=N
 
 def reopen(source: dict) -> Dataset:
     """Load again from a :attr:`Dataset.source` (what a checkpoint recorded)."""
-    if not isinstance(source, dict) or "kind" not in source or "path" not in source:
+    if not isinstance(source, dict) or "kind" not in source:
         raise SbnError(f"the recorded data source {source!r} is malformed; give the data again with --data PATH")
     kind = source["kind"]
     if kind == "arrays":
@@ -109,6 +109,8 @@ def reopen(source: dict) -> Dataset:
     if kind not in KINDS:
         raise SbnError(f"the recorded data source kind {kind!r} is unknown here (known: {', '.join(KINDS)}); "
                        "give the data again with --data PATH")
+    if "path" not in source:
+        raise SbnError(f"the recorded data source {source!r} is malformed; give the data again with --data PATH")
     options = {k: v for k, v in source.items() if k not in ("kind", "path")}
     for key in ("image_size", "input_shape"):
         if options.get(key) is not None:

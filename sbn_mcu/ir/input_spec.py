@@ -212,8 +212,9 @@ class InputSpec:
         """One line for the C header and the summary."""
         lo, hi = self.range
         if self.normalisation == "range":
-            return (f"Training normalised x = (2r - {lo + hi}) / {self.scale}, the {self.dtype} range onto "
-                    "[-1, 1]; it is folded into the first layer's integer thresholds.")
+            offset = -(lo + hi)
+            return (f"Training normalised x = (2r {'+' if offset >= 0 else '-'} {abs(offset)}) / {self.scale}, the "
+                    f"{self.dtype} range onto [-1, 1]; it is folded into the first layer's integer thresholds.")
         return (f"Training normalised x = (a[c] * r + b[c]) / {self.scale} per channel (a, b learned on the "
                 "training split); it is folded into the first layer's integer arithmetic.")
 
