@@ -86,6 +86,8 @@ def mlps(draw):
         n_in, layers = int(np.prod(shape)), [nn.Flatten()]
     for a, b in zip([n_in] + hidden, hidden):
         layers += [SBLinear(a, b), nn.BatchNorm1d(b), SBActivation()]
+        if draw(st.booleans()):  # trains, and is gone at freeze
+            layers.append(nn.Dropout(0.3))
     layers += [SBLinear(hidden[-1], classes)]
     if draw(st.booleans()):
         layers.append(Scores())

@@ -16,17 +16,35 @@ static inline sbn_acc_t sbn_q_total(const int32_t *q, uint32_t n)
     return total;
 }
 
-/* sum(w * q) over n inputs, given their total */
+/* The masked sum of one q: its weight bit, the top bit of bits, as a mask of
+ * 0 or all ones; no branch. */
+#define SBN_Q_TAKE(plus, x, bits) \
+    do { \
+        (plus) += (sbn_acc_t)((x) & -(int32_t)((bits) >> 31)); \
+        (bits) <<= 1; \
+    } while (0)
+
+/* sum(w * q) over n inputs, given their total. The inputs of a weight word
+ * run from its top bit down; whole words take four inputs a step. */
 static inline sbn_acc_t sbn_q_dot(const int32_t *q, const uint32_t *w, uint32_t n, sbn_acc_t total)
 {
     sbn_acc_t plus = 0;
-    uint32_t i = 0u, bits = 0u;
-    for (; i < n; i++, bits >>= 1) {
-        if ((i & 31u) == 0u) {
-            bits = w[i >> 5];
-        }
-        if (bits & 1u) {
-            plus += (sbn_acc_t)q[i];
+    uint32_t i, k;
+    for (i = 0u; i + 32u <= n; i += 32u, w++) {
+        uint32_t bits = *w;
+        const int32_t *x = q + i + 32u;
+        do {
+            x -= 4;
+            SBN_Q_TAKE(plus, x[3], bits);
+            SBN_Q_TAKE(plus, x[2], bits);
+            SBN_Q_TAKE(plus, x[1], bits);
+            SBN_Q_TAKE(plus, x[0], bits);
+        } while (x != q + i);
+    }
+    if (i < n) { /* the last n - i inputs, in the low bits of their word */
+        uint32_t bits = *w << (32u - (n - i));
+        for (k = n - i; k-- > 0u;) {
+            SBN_Q_TAKE(plus, q[i + k], bits);
         }
     }
     return plus - (total - plus);
