@@ -351,3 +351,11 @@ def test_mixed_case_and_libc_names_work_through_every_command(tmp_path, name):
     assert proc.returncode == 0, proc.stderr
     make = subprocess.run(["make", "-s", "-C", str(tmp_path / "fw")], capture_output=True, text=True)
     assert make.returncode == 0, make.stderr
+
+
+@pytest.mark.parametrize("name", ["sbn", "sbn_conv", "sbn_port", "sbn_bits", "sbn_xor_bytesum", "sbn_golden",
+                                  "SBN_input_q", "Sbn"])
+def test_names_of_the_runtime_are_refused_before_any_work(tmp_path, name):
+    line = one_line(sbn("export", tmp_path / "missing.pt", "--out", tmp_path / "out", "--name", name))
+    assert "starts with 'sbn'" in line and "--name" in line
+    assert not (tmp_path / "out").exists()

@@ -12,11 +12,13 @@ float for goto if inline int long register restrict return short signed sizeof s
 typedef union unsigned void volatile while _Bool _Complex _Imaginary""".split())
 
 
+RESERVED_PREFIX = "sbn"  # the runtime's and the harnesses' identifiers and header guards (sbn_*, SBN_*)
 MAX_LENGTH = 64  # a prefix of every symbol: long ones pass C99's 31 significant external characters anyway
 
 
 def check_name(name: str) -> str:
-    """A model name must be a C identifier of at most MAX_LENGTH characters that is not a keyword.
+    """A model name must be a C identifier of at most MAX_LENGTH characters that is not a keyword
+    and does not start with the runtime's prefix, so no generated name can collide with the runtime's.
 
     >>> check_name("fashion_mlp")
     'fashion_mlp'
@@ -25,4 +27,7 @@ def check_name(name: str) -> str:
         raise SbnError(f"model name {name[:80]!r} is not a valid C identifier (letters, digits, _; not a keyword)")
     if len(name) > MAX_LENGTH:
         raise SbnError(f"model name is {len(name)} characters long; choose a --name of at most {MAX_LENGTH}")
+    if name.lower().startswith(RESERVED_PREFIX):
+        raise SbnError(f"model name {name!r} starts with {RESERVED_PREFIX!r}, which the C runtime's names and header "
+                       "guards use (sbn_conv.h, SBN_INPUT_SIZE, ...); choose another --name")
     return name
