@@ -196,7 +196,8 @@ def test_disk_full_while_saving_keeps_the_earlier_checkpoint(tmp_path, monkeypat
     with pytest.raises(SbnError) as err:
         checkpoint_module.save(path, {"epoch": 2})
     message = str(err.value)
-    assert "\n" not in message and "enforce fail" in message and "free disk space" in message
+    assert "\n" not in message and "the disk is full" in message and "enforce fail" not in message
+    assert "free disk space and run again with --resume" in message  # training.pt is there to resume from
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["training.pt"]
 
@@ -221,10 +222,29 @@ def test_disk_full_during_training_is_one_line_on_the_cli(tmp_path):
     proc = subprocess.run([sys.executable, "-c", script, "train", "--limit", "60", "--epochs", "2", "--batch-size", "30",
                            "--val-images", "0", "--out", str(run_dir)], capture_output=True, text=True, env=env,
                           timeout=300, stdin=subprocess.DEVNULL)
-    assert "cannot write" in one_line(proc)
+    line = one_line(proc)
+    assert "cannot write" in line and "the disk is full" in line
     assert not list(run_dir.glob("*.tmp"))
     saved = torch.load(run_dir / TRAINING_STATE, weights_only=True)
     assert len(saved["metrics"]) == 1
+
+
+def test_disk_full_before_any_epoch_does_not_advise_resume(tmp_path, monkeypatch):
+    monkeypatch.setattr(checkpoint_module.torch, "save", _disk_full)
+    with pytest.raises(SbnError) as err:
+        checkpoint_module.save(tmp_path / "training.pt", {"epoch": 1})
+    assert "--resume" not in str(err.value) and "train again" in str(err.value)
+
+
+def test_a_second_export_name_replaces_the_earlier_export_up_front(tmp_path):
+    folder = tiny_export(tmp_path / "out", name="alpha")
+    tiny_export(folder, name="beta")
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        ["beta.h", "beta.c", "beta.sbn.npz", "beta.cmake", "beta.mk", "summary.json", "sbn-export.json"])
+    (folder / "notes.txt").write_text("mine")
+    with pytest.raises(SbnError, match="notes.txt"):
+        tiny_export(folder, name="gamma")
+    assert (folder / "notes.txt").read_text() == "mine"
 
 
 # 5. empty or mismatched test data

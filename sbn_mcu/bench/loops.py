@@ -12,7 +12,7 @@ from ..toolchain.tools import PathLike, firmware_dir, require, run_tool
 
 
 # A comment "word loop: NAME" on the first line of a kernel's loop over weight
-# words marks it (templates/kernels/bits.c).
+# words marks it (sbn_mcu/runtime/sbn_bits.h).
 _LOOP_MARK = re.compile(r"/\*\s*word loop: ([A-Za-z0-9_]+)")
 _CONDITIONS = ("eq", "ne", "cs", "hs", "cc", "lo", "mi", "pl", "vs", "vc", "hi", "ls", "ge", "lt", "gt", "le")
 # Bytes read by one load instruction with a single transfer register.

@@ -17,12 +17,11 @@ from .loops import word_loops
 
 @dataclass
 class LayerProfile:
-    """Instructions per inference of each layer (the model's steps, in order),
-    the cost of one hook call that was taken off each, and the loads of each
+    """Instructions per inference of each layer (the model's steps, in order;
+    the cost of the hook call is taken off each) and the loads of each
     kernel's word loop (:func:`~sbn_mcu.bench.loops.word_loops`)."""
 
     layer_instructions: list[int]
-    hook_instructions: float
     word_loops: dict[str, dict]
 
 
@@ -51,4 +50,4 @@ def profile_layers(core, model_sources: Iterable[PathLike], include_dirs: Iterab
     per_tick = p["calib_instructions"] / p["calib_ticks"]
     hook = p["hook_ticks"] * per_tick / p["hook_calls"]
     return LayerProfile([int(round(t * per_tick / p["repeats"] - hook)) for t in p["layer_ticks"]],
-                        round(hook, 2), word_loops(core, model_sources, includes, build_dir, defines))
+                        word_loops(core, model_sources, includes, build_dir, defines))

@@ -67,7 +67,9 @@ class ExportFolder:
         names = sorted([*files, MANIFEST])
         manifest = {"format": FORMAT, "name": name, "single_header": single_header, "files": names}
         check_replaceable(path)
-        write_folder(path, {**files, MANIFEST: json.dumps(manifest, indent=2) + "\n"}, names)
+        earlier = _read_manifest(path) if Path(path).is_dir() else None  # an earlier export, of any name, goes
+        replaceable = sorted({*names, *(earlier["files"] if earlier else ())})
+        write_folder(path, {**files, MANIFEST: json.dumps(manifest, indent=2) + "\n"}, replaceable)
         return ExportFolder(Path(path), name, single_header, tuple(names))
 
     @property

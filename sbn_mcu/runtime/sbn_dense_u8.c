@@ -1,4 +1,4 @@
-/* Fully connected layer on raw uint8 input, thresholded (see xor_bytesum.c). */
+/* Fully connected layer on raw uint8 input, thresholded (see sbn_xor_bytesum.h). */
 #ifndef SBN_DENSE_U8_C
 #define SBN_DENSE_U8_C
 

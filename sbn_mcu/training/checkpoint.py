@@ -8,6 +8,7 @@ atomically: a crash or a full disk never leaves a half-written checkpoint.
 
 from __future__ import annotations
 
+import errno
 import warnings
 from pathlib import Path
 
@@ -106,9 +107,19 @@ def _quiet_load(path: Path):
 
 
 def save(path: Path, state: dict) -> None:
-    """``torch.save`` atomically; a failure is one line and leaves the earlier file."""
+    """``torch.save`` atomically; a failure is one line and leaves the earlier file.
+
+    A full disk surfaces from torch's zip writer as a RuntimeError about an
+    unexpected position; the line says what it is, and advises ``--resume``
+    only where a training state is there to resume from.
+    """
+    path = Path(path)
     try:
-        write_atomically(Path(path), lambda tmp: torch.save(state, tmp))
+        write_atomically(path, lambda tmp: torch.save(state, tmp))
     except (OSError, RuntimeError) as err:
-        raise SbnError(f"cannot write {path}: {getattr(err, 'strerror', None) or str(err).splitlines()[0]}; "
-                       "free disk space and run again with --resume") from None
+        text = str(err)
+        full = getattr(err, "errno", None) == errno.ENOSPC or "unexpected pos" in text or "No space left" in text
+        why = "the disk is full" if full else getattr(err, "strerror", None) or text.splitlines()[0]
+        again = ("run again with --resume" if (path.parent / TRAINING_STATE).is_file()
+                 else "train again (no epoch was saved to resume from)")
+        raise SbnError(f"cannot write {path}: {why}; free disk space and {again}") from None
