@@ -17,6 +17,19 @@ from sbn_mcu import codegen
 from sbn_mcu import verify
 
 
+def expect_error(match: str, fn, *args, **kwargs) -> str:
+    """``fn`` raises one SbnError line matching ``match``; the message is returned for more checks."""
+    import pytest
+
+    from sbn_mcu.errors import SbnError
+
+    with pytest.raises(SbnError, match=match) as info:
+        fn(*args, **kwargs)
+    message = str(info.value)
+    assert "\n" not in message
+    return message
+
+
 def randomize(model, rng: np.random.Generator, input_spread: float = 0.58):
     """Random weights (some exactly 0 or -0.0) and batch-norm statistics.
 

@@ -11,7 +11,7 @@ import pytest
 
 from sbn_mcu import data
 from sbn_mcu.data import idx
-from sbn_mcu.errors import SbnError
+from conftest import expect_error
 
 
 def idx_bytes(arr: np.ndarray, dtype_code: int = 0x08) -> bytes:
@@ -34,14 +34,6 @@ def make_dataset(directory: Path, prefix: str, n: int = 5, gz: bool = True, labe
     write(directory / f"{prefix}-images-idx3-ubyte{suffix}", idx_bytes(images), gz)
     write(directory / f"{prefix}-labels-idx1-ubyte{suffix}", idx_bytes(labels), gz)
     return images, labels
-
-
-def expect_error(match: str, fn, *args, **kwargs) -> str:
-    with pytest.raises(SbnError, match=match) as info:
-        fn(*args, **kwargs)
-    message = str(info.value)
-    assert "\n" not in message
-    return message
 
 
 # --- read_idx ---------------------------------------------------------------

@@ -18,17 +18,8 @@ from PIL import Image
 
 from sbn_mcu import data
 from sbn_mcu.data import dataset as dataset_module
-from sbn_mcu.errors import SbnError
 from sbn_mcu.ir.input_spec import InputSpec
-
-
-def expect_error(match: str, fn, *args, **kwargs) -> str:
-    """``fn`` raises one SbnError line matching ``match``; the message is returned for more checks."""
-    with pytest.raises(SbnError, match=match) as info:
-        fn(*args, **kwargs)
-    message = str(info.value)
-    assert "\n" not in message
-    return message
+from conftest import expect_error
 
 
 def rng(seed: int = 0) -> np.random.Generator:

@@ -103,31 +103,9 @@ class SBLinear(WeightBinarizing, nn.Linear):
         return F.linear(x, w)
 
 
-CONVOLUTION = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups",
-               "padding_mode")
-
-
-@saved(*CONVOLUTION)
-class SBConv1d(WeightBinarizing, nn.Conv1d):
-    """1-D convolution over (channels, length) with weights ``tanh(v*w)``, zero padding, no bias.
-
-    Zero padding is exact in the binary domain, as for :class:`SBConv2d`.
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
-                 groups: int = 1, padding_mode: str = "zeros") -> None:
-        # the other settings train, and a checkpoint keeps them, though only the defaults export
-        super().__init__(in_channels, out_channels, kernel_size, stride=stride, padding=padding,
-                         dilation=dilation, groups=groups, bias=False, padding_mode=padding_mode)
-        self._init_sbn()
-
-    def compute(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        return self._conv_forward(x, w, None)
-
-
-@saved(*CONVOLUTION)
-class SBConv2d(WeightBinarizing, nn.Conv2d):
-    """2-D convolution with weights ``tanh(v*w)``, zero padding, no bias; kernels may be rectangular.
+class BinaryConvolution(WeightBinarizing):
+    """A convolution (with torch's ``nn.ConvNd`` after this class in the bases) with weights
+    ``tanh(v*w)``, zero padding and no bias.
 
     Zero padding is exact in the binary domain: a padded position is 0, neither
     +1 nor -1, so it adds nothing to the sum. The C counts only the valid
@@ -143,6 +121,20 @@ class SBConv2d(WeightBinarizing, nn.Conv2d):
 
     def compute(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         return self._conv_forward(x, w, None)
+
+
+CONVOLUTION = ("in_channels", "out_channels", "kernel_size", "stride", "padding", "dilation", "groups",
+               "padding_mode")
+
+
+@saved(*CONVOLUTION)
+class SBConv1d(BinaryConvolution, nn.Conv1d):
+    """1-D convolution over (channels, length)."""
+
+
+@saved(*CONVOLUTION)
+class SBConv2d(BinaryConvolution, nn.Conv2d):
+    """2-D convolution; kernels, strides and padding may differ per axis."""
 
 
 @saved()
