@@ -291,3 +291,13 @@ def test_hard_copy_sums_byte_input_exactly():
     assert float(np.sum(pixels / 127.5 - 1)) != 0.0  # the float sum alone would not be 0
     scores = hard_copy(model, 255)(torch.from_numpy(pixels).double() / 127.5 - 1)
     np.testing.assert_array_equal(scores.numpy(), reference.run(freeze(model, (2,)), pixels))
+
+
+def test_sharpness_tied_to_fan_in_boosts_only_small_layers():
+    from sbn_mcu.training.layers import set_sharpness
+
+    model = nn.Sequential(SBConv2d(1, 4, 3), nn.BatchNorm2d(4), SBActivation(), nn.Flatten(), SBLinear(4 * 6 * 6, 3))
+    set_sharpness(model, 10.0, 0.5)
+    assert [float(m.v) for m in (model[0], model[2], model[4])] == [5.0, 10.0, 5.0]
+    set_sharpness(model, 10.0, 0.5, fan_in_reference=36)  # fan-ins 9 and 144
+    assert [float(m.v) for m in (model[0], model[2], model[4])] == [10.0, 10.0, 5.0]

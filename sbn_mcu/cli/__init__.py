@@ -178,6 +178,9 @@ def _train_options(f):
                      help="sbn: divide each output channel's weights by their mean |w| before tanh."),
         click.option("--weight-v-scale", type=click.FloatRange(min=0, min_open=True), default=d.weight_v_scale,
                      show_default=True, help="sbn: weights use tanh(s*v*w), s times the activations' v."),
+        click.option("--weight-v-fan-in", type=click.FloatRange(min=0), default=d.weight_v_fan_in,
+                     show_default=True, help="sbn: weight layers of fan-in F below this sharpen sqrt(this / F) "
+                                             "times faster (0: off); for small first convolutions."),
         click.option("--grad-clip", type=click.FloatRange(min=0), default=d.grad_clip, show_default=True,
                      help="Clip each step's gradient norm to this (0: no clipping)."),
         click.option("--epochs", type=click.IntRange(min=1), default=d.epochs, show_default=True),

@@ -47,6 +47,7 @@ class TrainConfig:
     v_shape: str = "exponential"
     weight_norm: bool = True  # sbn: tanh(s * v * w / mean|w|) per output channel; see schedule.py
     weight_v_scale: float = 0.3  # s: weights sharpen from 0.3 to 30 while activations go from 1 to 100
+    weight_v_fan_in: float = 0.0  # R: layers of fan-in F < R sharpen sqrt(R / F) times faster; 0: off (probe)
     grad_clip: float = 0.0  # largest gradient norm per step; 0: no clipping (see schedule.py)
     calibration_images: int = 10000
     val_images: int = 5000  # held out of the training split to pick the best epoch; 0: keep the last
@@ -57,7 +58,7 @@ DEFAULTS = TrainConfig()
 # Options that must equal the interrupted run's for --resume.
 RESUME_FIELDS = ("dataset", "data", "test_data", "test_split", "input_type", "input_layout", "image_size", "color",
                  "label_column", "input_shape", "normalize", "arch", "method", "epochs", "limit", "seed", "batch_size", "lr", "v_start", "v_end",
-                 "v_shape", "weight_norm", "weight_v_scale", "grad_clip", "val_images")
+                 "v_shape", "weight_norm", "weight_v_scale", "weight_v_fan_in", "grad_clip", "val_images")
 
 
 DATA_FIELDS = ("data_dir", "test_data", "test_split", "input_type", "input_layout", "image_size", "color",

@@ -264,8 +264,17 @@ def set_weight_norm(model: nn.Module, normalise: bool) -> nn.Module:
     return model
 
 
-def set_sharpness(model: nn.Module, v: float, weight_scale: float = 1.0) -> None:
-    """Set ``v`` in every activation and ``weight_scale * v`` in every weight layer (a global schedule)."""
+def set_sharpness(model: nn.Module, v: float, weight_scale: float = 1.0, fan_in_reference: float = 0.0) -> None:
+    """Set ``v`` in every activation and ``weight_scale * v`` in every weight layer (a global schedule).
+
+    With ``fan_in_reference`` R > 0, a weight layer of fan-in F < R sharpens
+    ``sqrt(R / F)`` times faster: with few taps, each weight that is still
+    soft changes the sum more once it is exported as ±1.
+    """
     for module in model.modules():
-        if isinstance(module, SelfBinarizing):
-            module.v.fill_(v * weight_scale if isinstance(module, WeightBinarizing) else v)
+        if isinstance(module, WeightBinarizing):
+            fan_in = module.weight[0].numel()
+            boost = max(1.0, (fan_in_reference / fan_in) ** 0.5) if fan_in_reference > 0 else 1.0
+            module.v.fill_(v * weight_scale * boost)
+        elif isinstance(module, SelfBinarizing):
+            module.v.fill_(v)

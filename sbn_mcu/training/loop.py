@@ -135,6 +135,8 @@ def train(config: TrainConfig, out_dir: Path, progress: bool = True,
     _check_numbers(config)
     if not 0 < config.weight_v_scale < float("inf"):
         raise SbnError(f"--weight-v-scale must be positive and finite, not {config.weight_v_scale}")
+    if not 0 <= config.weight_v_fan_in < float("inf"):
+        raise SbnError(f"--weight-v-fan-in must be 0 (off) or positive and finite, not {config.weight_v_fan_in}")
     if not 0 <= config.grad_clip < float("inf"):
         raise SbnError(f"--grad-clip must be 0 (off) or positive and finite, not {config.grad_clip}")
     ranks = distributed_ranks()
@@ -236,7 +238,7 @@ def _train(config: TrainConfig, out_dir: Path, progress: bool, model: nn.Sequent
                    leave=False, unit="batch")
         for step in bar:
             idx = order[step * config.batch_size:(step + 1) * config.batch_size][ranks.rank::ranks.world]
-            set_sharpness(model, sharpening.value, config.weight_v_scale)
+            set_sharpness(model, sharpening.value, config.weight_v_scale, config.weight_v_fan_in)
             x, y = spec.normalise(train_x[idx]).to(device), train_y[idx].to(device)
             loss = loss_fn(trainer(x), y)
             if not torch.isfinite(loss.detach()):
