@@ -81,7 +81,7 @@ class Conv2d(Op):
             packed, kernel = pack(w.reshape(out_c, 1, -1)), "conv_q"
         else:
             packed, kernel = pack(w.reshape(out_c, c, kh * kw).transpose(0, 2, 1)), "conv_bits"
-        scratch = None if kernel == "conv_q" else f"SBN_{kernel.upper()}_SCRATCH_WORDS"
+        scratch = f"SBN_{kernel.upper()}_SCRATCH_WORDS"
         window = pool_h * pool_w
         title = (f"conv {kh}x{kw}/{axes(self.stride)} pad {axes(self.padding)}, {c} -> {out_c} channels"
                  + (f", max pool {pool_h}x{pool_w}/{axes((pool_sh, pool_sw))}" if pool else ""))
@@ -92,11 +92,10 @@ class Conv2d(Op):
                     out_shape=site.out_shape, macs=conv_h * conv_w * w[0].size * out_c,
                     integer_input=site.first, weight_bits=w.size,
                     bound=self.accumulator_bound(site.largest_input),
-                    scratch_words=runtime.macro(f"sbn_{kernel}.c", scratch, c, kh, kw, window) if scratch else 0,
-                    scratch_size=f"{scratch}({c}u, {kh}u, {kw}u, {window}u)" if scratch else "",
+                    scratch_words=runtime.macro(f"sbn_{kernel}.c", scratch, c, kh, kw, window),
+                    scratch_size=f"{scratch}({c}u, {kh}u, {kw}u, {window}u)",
                     geometry=("sbn_conv", geometry), word_loop=None if site.first else "mismatches",
-                    call=(f"sbn_{kernel}", ["in", "weights", "geometry", "thresholds", "out"]
-                          + (["scratch"] if scratch else [])))
+                    call=(f"sbn_{kernel}", ["in", "weights", "geometry", "thresholds", "out", "scratch"]))
 
 
 def axes(pair: tuple[int, int]) -> str:
