@@ -332,3 +332,22 @@ def test_flash_refuses_a_qemu_machine(export_dir, tmp_path):
     firmware.write_project(export_dir, "mps2-an386", tmp_path / "fw")
     result = CliRunner().invoke(main, ["flash", str(tmp_path / "fw")])
     assert result.exit_code == 1 and "QEMU machine" in result.output and "run" in result.output
+
+
+def test_verify_serial_carries_int16_inputs(tmp_path):
+    """An int16 model: INFER frames carry two little-endian bytes per value, and every score matches."""
+    from sbn_mcu import data
+    from sbn_mcu.ir.input_spec import InputSpec
+
+    rng = np.random.default_rng(3)
+    x = rng.integers(-32768, 32768, (40, 3, 20)).astype(np.int16)
+    y = np.arange(40) % 4
+    np.savez(tmp_path / "w.npz", x_train=x, y_train=y, x_test=x, y_test=y)
+    spec = InputSpec((3, 20), "int16", "cl", class_names=("a", "b", "c", "d"))
+    model = randomize(models.build_arch("dense:24", spec.shape, 4), rng)
+    frozen = freeze.freeze(model, spec, meta={"data": {"source": data.open(tmp_path / "w.npz").source}})
+    export = codegen.ExportFolder.create(tmp_path / "export", frozen, "wave", False).path
+    elf = build(export, "mps2-an386", tmp_path / "fw")
+    with qemu_board(elf, "mps2-an386") as port:
+        result = verify_serial(export, port, vectors=6)
+    assert result["n"] == 6 and result["mismatches"] == 0
