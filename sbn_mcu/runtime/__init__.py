@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 
 FOLDER = Path(__file__).resolve().parent
+PUBLIC_HEADER = "sbn_kernels.h"  # the library's prototypes: never pasted, a model's kernels are static
 _LOCAL_INCLUDE = re.compile(r'^#include "(sbn_[a-z0-9_]+\.[ch])"\n', re.M)
 _SYSTEM_INCLUDE = re.compile(r"^#include <[a-z]+\.h>\n", re.M)
 
@@ -40,7 +41,8 @@ def paste(names) -> str:
         if name in done:
             return
         for dependency in _LOCAL_INCLUDE.findall(text(name)):
-            visit(dependency)
+            if dependency != PUBLIC_HEADER:
+                visit(dependency)
         done.append(name)
 
     for name in names:

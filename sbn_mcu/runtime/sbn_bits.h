@@ -45,7 +45,7 @@ static inline uint32_t sbn_bytesum(uint32_t x)
 
 /* Bit counts of three words in byte lanes (each lane at most 24): the usual
  * SWAR steps, with the three words summed in 4-bit lanes before widening. */
-#if defined(__thumb2__)
+#if SBN_THUMB2
 /* Thumb-2 folds the shifts into the ANDs, which compilers do not find here. */
 static inline uint32_t sbn_count3(uint32_t x, uint32_t y, uint32_t z)
 {
@@ -88,7 +88,7 @@ static inline uint32_t sbn_count3(uint32_t x, uint32_t y, uint32_t z)
 }
 #endif
 
-#if defined(__thumb2__)
+#if SBN_THUMB2
 /* Bit counts of n3 (1..9) triples of a ^ b in byte lanes: the loop of
  * sbn_count3 with two ldm per triple, in assembly for the registers. */
 static inline uint32_t sbn_count_triples(const uint32_t *a, const uint32_t *b, uint32_t n3)

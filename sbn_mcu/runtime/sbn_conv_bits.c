@@ -12,6 +12,7 @@
 
 #include "sbn_bits.h"
 #include "sbn_conv.h"
+#include "sbn_kernels.h"
 
 /* Scratch words for one call: per position of the pooling window, the
  * gathered row (kh*kw*in_words), the outside taps (kh*kw) and their count. */

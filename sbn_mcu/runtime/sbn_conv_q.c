@@ -15,6 +15,7 @@
 #include "sbn_bits.h"
 #include "sbn_conv.h"
 #include "sbn_q.h"
+#include "sbn_kernels.h"
 
 /* Scratch words for one call: per position of the pooling window, its
  * in_c * kh * kw taps and their sum. */

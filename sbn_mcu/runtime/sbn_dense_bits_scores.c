@@ -4,6 +4,7 @@
 #define SBN_DENSE_BITS_SCORES_C
 
 #include "sbn_bits.h"
+#include "sbn_kernels.h"
 
 SBN_API void sbn_dense_bits_scores(const uint32_t *in, const uint32_t *w, uint32_t words, uint32_t n,
                                    uint32_t outputs, int32_t *scores)

@@ -5,6 +5,7 @@
 
 #include "sbn_bits.h"
 #include "sbn_q.h"
+#include "sbn_kernels.h"
 
 SBN_API void sbn_dense_q(const int32_t *q, const uint32_t *w, uint32_t n, uint32_t outputs,
                         const sbn_acc_t *thr, uint32_t *bits)

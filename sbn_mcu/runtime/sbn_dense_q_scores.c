@@ -4,6 +4,7 @@
 #define SBN_DENSE_Q_SCORES_C
 
 #include "sbn_q.h"
+#include "sbn_kernels.h"
 
 SBN_API void sbn_dense_q_scores(const int32_t *q, const uint32_t *w, uint32_t n, uint32_t outputs,
                                 int32_t *scores)

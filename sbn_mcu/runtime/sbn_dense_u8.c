@@ -3,6 +3,7 @@
 #define SBN_DENSE_U8_C
 
 #include "sbn_xor_bytesum.h"
+#include "sbn_kernels.h"
 
 SBN_API void sbn_dense_u8(const uint8_t *in, const uint32_t *w, uint32_t n, uint32_t outputs,
                          const sbn_acc_t *thr, uint32_t *bits)

@@ -4,6 +4,7 @@
 #define SBN_DENSE_U8_SCORES_C
 
 #include "sbn_xor_bytesum.h"
+#include "sbn_kernels.h"
 
 SBN_API void sbn_dense_u8_scores(const uint8_t *in, const uint32_t *w, uint32_t n, uint32_t outputs,
                                  int32_t *scores)

@@ -6,14 +6,8 @@
 #ifndef SBN_INPUT_Q_C
 #define SBN_INPUT_Q_C
 
-#include "sbn_port.h"
-
-enum { SBN_INPUT_U8 = 0, SBN_INPUT_I8 = 1, SBN_INPUT_I16 = 2 };
-
-typedef struct {
-    uint32_t type; /* SBN_INPUT_U8, SBN_INPUT_I8 or SBN_INPUT_I16 */
-    uint32_t channels, positions, channels_last;
-} sbn_input;
+#include "sbn_input.h"
+#include "sbn_kernels.h"
 
 static inline int32_t sbn_raw(const void *in, uint32_t type, uint32_t i)
 {

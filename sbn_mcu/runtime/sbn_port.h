@@ -2,12 +2,14 @@
  *
  *   SBN_DSP   1 on cores with the DSP extension (v7E-M, v8-M Main with DSP):
  *             usada8 sums four byte lanes in one instruction.
- *   Thumb-2   (__thumb2__) ldm and shifted operands in the popcount loops.
+ *   SBN_THUMB2 1 on Thumb-2 cores (v7-M, v8-M Main): ldm and shifted
+ *             operands in the popcount loops.
  *   portable  plain C99 everywhere else (v6-M, the host).
  *
  * It also fixes the accumulator type: define SBN_WIDE to 1 before this
  * header when a dense layer's sums can pass 32 bits. Kernels are static
- * when pasted into a model (SBN_API); compiled on their own they are not. */
+ * when pasted into a model (SBN_API); compiled on their own they are not,
+ * and sbn_kernels.h declares them. */
 #ifndef SBN_PORT_H
 #define SBN_PORT_H
 
@@ -15,13 +17,22 @@
 #include <stdint.h>
 
 #ifndef SBN_API
-#define SBN_API
+#define SBN_API          /* compiled on their own: the library's kernels, declared in sbn_kernels.h */
+#define SBN_PUBLIC 1
+#else
+#define SBN_PUBLIC 0     /* pasted into a model: its own static kernels */
 #endif
 
 #if defined(__GNUC__)
 #define SBN_NOINLINE __attribute__((noinline, unused)) /* keeps hot loops' registers free */
 #else
 #define SBN_NOINLINE
+#endif
+
+#if defined(__thumb2__)
+#define SBN_THUMB2 1 /* ldm, and shifts folded into ALU operands (sbn_bits.h's inline asm) */
+#else
+#define SBN_THUMB2 0
 #endif
 
 #if defined(__ARM_FEATURE_DSP)

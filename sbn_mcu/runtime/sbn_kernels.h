@@ -1,0 +1,62 @@
+/* The kernels of the sbn-mcu runtime: every public function, its geometry
+ * and its constraints, in one header (CMSIS-NN's arm_nnfunctions.h is the
+ * model). Each kernel's file defines it and its scratch-size macro.
+ *
+ * Conventions for all of them:
+ *   - Binary values are packed into uint32 words, +1 as bit 1; a tensor of
+ *     C channels stores each position (pixel, or the one position of a
+ *     vector) in ceil(C / 32) words, bits past C zero (docs/semantics.md).
+ *   - Weights are packed the same way, one row of words per output; the
+ *     export's plan writes them.
+ *   - A thresholded kernel writes bit o as (acc >= thr[o]); a score kernel
+ *     writes the int32 sums acc themselves.
+ *   - The caller owns every buffer: in, out, weights, thresholds and, where
+ *     a kernel needs it, scratch of the words its SCRATCH_WORDS macro gives.
+ *     Buffers are 4-byte aligned (uint32_t/int32_t arrays); raw uint8 input
+ *     may have any alignment. Kernels keep no state between calls.
+ *
+ * Pasted into a model's NAME.c, the kernels are static (SBN_API) and this
+ * header is left out (runtime.paste); compiled on their own, they are the
+ * library's, declared here. */
+#ifndef SBN_KERNELS_H
+#define SBN_KERNELS_H
+
+#include "sbn_port.h"
+#include "sbn_conv.h"
+#include "sbn_input.h"
+
+#if SBN_PUBLIC
+
+/* Raw input (channels x positions values of g->type, channels first or, with
+ * g->channels_last, interleaved) to q[c * positions + p] = a[c] * r + b[c]
+ * (int32, channels first). q holds channels * positions words. */
+void sbn_input_q(const void *in, const sbn_input *g, const int32_t *a, const int32_t *b, int32_t *q);
+
+/* Dense layers of n inputs and `outputs` outputs; weight rows of ceil(n / 32) words
+ * (dense_bits: `words` words, the producer's layout). bits: ceil(outputs / 32) words. */
+void sbn_dense_u8(const uint8_t *in, const uint32_t *w, uint32_t n, uint32_t outputs, const sbn_acc_t *thr,
+                  uint32_t *bits);
+void sbn_dense_u8_scores(const uint8_t *in, const uint32_t *w, uint32_t n, uint32_t outputs, int32_t *scores);
+void sbn_dense_q(const int32_t *q, const uint32_t *w, uint32_t n, uint32_t outputs, const sbn_acc_t *thr,
+                 uint32_t *bits);
+void sbn_dense_q_scores(const int32_t *q, const uint32_t *w, uint32_t n, uint32_t outputs, int32_t *scores);
+void sbn_dense_bits(const uint32_t *in, const uint32_t *w, uint32_t words, uint32_t n, uint32_t outputs,
+                    const sbn_acc_t *thr, uint32_t *bits);
+void sbn_dense_bits_scores(const uint32_t *in, const uint32_t *w, uint32_t words, uint32_t n, uint32_t outputs,
+                           int32_t *scores);
+
+/* Convolutions with their max pooling fused in (see sbn_conv.h); out holds
+ * out_h * out_w positions of ceil(out_c / 32) words. conv_u8 takes raw uint8
+ * C, H, W input and byte-mask weights (ceil(kw / 4) words per channel and
+ * kernel row); conv_q takes the int32 q of sbn_input_q; conv_bits packed
+ * bits. Scratch: SBN_CONV_*_SCRATCH_WORDS(in_c, kh, kw, pool_h * pool_w) words. */
+void sbn_conv_u8(const uint8_t *in, const uint32_t *w, const sbn_conv g, const int32_t *thr, uint32_t *out,
+                 uint32_t *scratch);
+void sbn_conv_q(const int32_t *q, const uint32_t *w, const sbn_conv g, const int32_t *thr, uint32_t *out,
+                uint32_t *scratch_words);
+void sbn_conv_bits(const uint32_t *in, const uint32_t *w, const sbn_conv g, const int32_t *thr, uint32_t *out,
+                   uint32_t *scratch);
+
+#endif /* SBN_PUBLIC */
+
+#endif /* SBN_KERNELS_H */
