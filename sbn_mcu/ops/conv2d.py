@@ -84,7 +84,7 @@ class Conv2d(Op):
         scratch = f"SBN_{kernel.upper()}_SCRATCH_WORDS"
         window = pool_h * pool_w
         title = (f"conv {kh}x{kw}/{axes(self.stride)} pad {axes(self.padding)}, {c} -> {out_c} channels"
-                 + (f", max pool {pool_h}x{pool_w}/{axes((pool_sh, pool_sw))}" if pool else ""))
+                 + (f", max pool {axes((pool_h, pool_w))}/{axes((pool_sh, pool_sw))}" if pool else ""))
         if self.thresholds is None:
             raise SbnError("a convolution cannot give the class scores; end the network with a dense layer")
         return Step(index=site.index, kernel=kernel, runtime=(f"sbn_{kernel}.c",), title=title,

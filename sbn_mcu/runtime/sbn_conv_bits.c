@@ -19,9 +19,10 @@
 #define SBN_CONV_BITS_SCRATCH_WORDS(in_c, kh, kw, window) \
     ((window) * ((kh) * (kw) * (((in_c) + 31u) / 32u) + (kh) * (kw) + 1u))
 
-SBN_API void sbn_conv_bits(const uint32_t *in, const uint32_t *w, const sbn_conv g,
+SBN_API void sbn_conv_bits(const uint32_t *in, const uint32_t *w, const sbn_conv *geometry,
                           const int32_t *thr, uint32_t *out, uint32_t *scratch)
 {
+    const sbn_conv g = *geometry; /* a copy the compiler keeps at hand, as a value parameter was */
     const uint32_t in_words = (g.in_c + 31u) >> 5, out_words = (g.out_c + 31u) >> 5;
     const uint32_t taps = g.kh * g.kw, row_words = taps * in_words, stride = row_words + taps + 1u;
     const uint32_t window = g.pool_h * g.pool_w;

@@ -21,9 +21,10 @@
  * in_c * kh * kw taps and their sum. */
 #define SBN_CONV_Q_SCRATCH_WORDS(in_c, kh, kw, window) ((window) * ((in_c) * (kh) * (kw) + 1u))
 
-SBN_API void sbn_conv_q(const int32_t *q, const uint32_t *w, const sbn_conv g, const int32_t *thr, uint32_t *out,
+SBN_API void sbn_conv_q(const int32_t *q, const uint32_t *w, const sbn_conv *geometry, const int32_t *thr, uint32_t *out,
                        uint32_t *scratch_words)
 {
+    const sbn_conv g = *geometry; /* a copy the compiler keeps at hand, as a value parameter was */
     int32_t *const scratch = (int32_t *)scratch_words; /* the signed view of the words: C lets them alias */
     const uint32_t taps = g.in_c * g.kh * g.kw, row_words = (taps + 31u) >> 5, stride = taps + 1u;
     const uint32_t out_words = (g.out_c + 31u) >> 5, window = g.pool_h * g.pool_w;

@@ -29,9 +29,10 @@ static inline uint32_t sbn_xor_sum4(uint32_t p, uint32_t m, uint32_t acc)
 #endif
 }
 
-SBN_API void sbn_conv_u8(const uint8_t *in, const uint32_t *w, const sbn_conv g,
+SBN_API void sbn_conv_u8(const uint8_t *in, const uint32_t *w, const sbn_conv *geometry,
                         const int32_t *thr, uint32_t *out, uint32_t *scratch)
 {
+    const sbn_conv g = *geometry; /* a copy the compiler keeps at hand, as a value parameter was */
     const uint32_t kw = (g.kw + 3u) >> 2, row_words = g.in_c * g.kh * kw, stride = 2u * row_words + 1u;
     const uint32_t out_words = (g.out_c + 31u) >> 5, window = g.pool_h * g.pool_w, full = g.in_c * g.kh * g.kw;
     uint32_t py, px, d, dy, dx, c, ky, kx, r, o, word = 0u;

@@ -50,11 +50,11 @@ void sbn_dense_bits_scores(const uint32_t *in, const uint32_t *w, uint32_t words
  * C, H, W input and byte-mask weights (ceil(kw / 4) words per channel and
  * kernel row); conv_q takes the int32 q of sbn_input_q; conv_bits packed
  * bits. Scratch: SBN_CONV_*_SCRATCH_WORDS(in_c, kh, kw, pool_h * pool_w) words. */
-void sbn_conv_u8(const uint8_t *in, const uint32_t *w, const sbn_conv g, const int32_t *thr, uint32_t *out,
+void sbn_conv_u8(const uint8_t *in, const uint32_t *w, const sbn_conv *geometry, const int32_t *thr, uint32_t *out,
                  uint32_t *scratch);
-void sbn_conv_q(const int32_t *q, const uint32_t *w, const sbn_conv g, const int32_t *thr, uint32_t *out,
+void sbn_conv_q(const int32_t *q, const uint32_t *w, const sbn_conv *geometry, const int32_t *thr, uint32_t *out,
                 uint32_t *scratch_words);
-void sbn_conv_bits(const uint32_t *in, const uint32_t *w, const sbn_conv g, const int32_t *thr, uint32_t *out,
+void sbn_conv_bits(const uint32_t *in, const uint32_t *w, const sbn_conv *geometry, const int32_t *thr, uint32_t *out,
                    uint32_t *scratch);
 
 #endif /* SBN_PUBLIC */
