@@ -98,12 +98,15 @@ def main():
 
     \b
     A typical session:
+      sbn-mcu summary --data mine.npz --arch cnn --board microbit   # before training
+      sbn-mcu train --data mine.npz --arch cnn --out runs/mine      # or Fashion-MNIST without --data
       sbn-mcu train --arch mlp --epochs 15 --out runs/mlp
       sbn-mcu export runs/mlp/model.pt --out build/mlp --name fm
       sbn-mcu verify build/mlp --host
       sbn-mcu verify build/mlp --qemu cortex-m4
       sbn-mcu golden build/mlp --out golden     # vectors for your own firmware tests
       sbn-mcu firmware build/mlp --board nucleo-f446re --out fw
+      sbn-mcu report build/mlp --bench cortex-m4 --out report.html
     or everything at once:  sbn-mcu demo
     """
 
