@@ -29,7 +29,8 @@ def export(checkpoint: Path, out_dir: Path, name: str = "model", data_path: Path
         check_replaceable(out_dir)  # before the minutes of checking, not after
         model, state = load_checkpoint(checkpoint)
         frozen = freeze(model, state["spec"],
-                        meta={"data": state.get("data", {}), "arch": state.get("arch"),
+                        meta={"data": state.get("data", {}), "run": str(Path(checkpoint).resolve().parent),
+                              "arch": state.get("arch"),
                               "method": state.get("method"), "training": (state.get("metrics") or [{}])[-1]})
         inputs, _ = test_split(frozen, data_path)
         disagreements = check_against_torch(model, frozen, inputs, progress)
