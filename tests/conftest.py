@@ -11,10 +11,30 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
+
 import numpy as np
 
 from sbn_mcu import codegen
 from sbn_mcu import verify
+
+
+# Each test module's layer, for `pytest -m LAYER` (pyproject.toml lists the markers):
+# unit needs only Python and the host gcc; cross needs the Arm cross compiler or QEMU;
+# train runs training; chain runs whole train -> export -> verify jobs.
+LAYERS = {
+    "cross": ("test_bench", "test_c_quality", "test_firmware", "test_golden", "test_kernels_qemu", "test_runtime",
+              "test_summary", "test_toolchain", "test_without_torch"),
+    "train": ("test_train", "test_distributed", "test_cli", "test_robustness", "test_packaging"),
+    "chain": ("test_chain", "test_examples", "test_own_data", "test_report"),
+}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        module = item.path.stem
+        layer = next((name for name, modules in LAYERS.items() if module in modules), "unit")
+        item.add_marker(getattr(pytest.mark, layer))
 
 
 def expect_error(match: str, fn, *args, **kwargs) -> str:
