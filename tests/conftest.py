@@ -93,6 +93,7 @@ def torch_scores(model, pixels: np.ndarray, spec=None) -> np.ndarray:
     (by default uint8 in torch's order, normalised here independently of the spec's code)."""
     import torch
 
+    from sbn_mcu.training.inputs import normalise
     from sbn_mcu.training.layers import hard_copy
 
     if spec is None:
@@ -100,7 +101,7 @@ def torch_scores(model, pixels: np.ndarray, spec=None) -> np.ndarray:
         x = torch.from_numpy(np.asarray(pixels)).double() / 127.5 - 1
     else:
         hard = hard_copy(model, spec.scale)
-        x = spec.normalise(torch.from_numpy(np.asarray(pixels))).double()
+        x = normalise(spec, torch.from_numpy(np.asarray(pixels))).double()
     with torch.no_grad():
         return hard(x).numpy()
 

@@ -38,6 +38,7 @@ from sbn_mcu.training.freeze import freeze
 from sbn_mcu.ir.input_spec import as_spec
 from sbn_mcu.ir.model import FrozenModel
 from sbn_mcu.ops import Conv2d, Dense
+from sbn_mcu.training.inputs import normalise
 from sbn_mcu.training.layers import hard_copy
 from sbn_mcu.training import TrainConfig, load_checkpoint, train
 from sbn_mcu.verify import golden
@@ -108,7 +109,7 @@ def torch_hard(model: torch.nn.Module, pixels: np.ndarray) -> np.ndarray:
     spec = as_spec(pixels.shape[1:])
     hard = hard_copy(model, spec.scale)
     with torch.no_grad():
-        return hard(spec.normalise(torch.from_numpy(pixels)).double()).numpy()
+        return hard(normalise(spec, torch.from_numpy(pixels)).double()).numpy()
 
 
 # --------------------------------------------------------------------------

@@ -174,7 +174,8 @@ class InputSpec:
         return np.ascontiguousarray(raw, self.numpy_dtype.newbyteorder("<")).tobytes()
 
     def to_model_order(self, raw):
-        """A batch of raw values in the C's order as ``(N, *shape)``; numpy arrays or torch tensors."""
+        """A batch of raw values in the C's order as ``(N, *shape)``; numpy arrays or torch tensors
+        (duck-typed: no torch import here)."""
         raw = raw.reshape((len(raw), *self.stored_shape))
         if self.layout == "hwc":
             raw = raw.permute(0, 3, 1, 2) if hasattr(raw, "permute") else raw.transpose(0, 3, 1, 2)
@@ -193,19 +194,13 @@ class InputSpec:
         x = self.to_model_order(np.asarray(raw).astype(np.int64))
         return x * self.channel_view(self.a, x.ndim) + self.channel_view(self.b, x.ndim)
 
-    def normalise(self, raw):
-        """``x = q / scale``, what training feeds the network; numpy arrays or torch tensors (float32).
+    def normalise(self, raw: np.ndarray) -> np.ndarray:
+        """``x = q / scale`` (float32), what training feeds the network; torch tensors take
+        :func:`sbn_mcu.training.inputs.normalise`, the same arithmetic.
 
         >>> InputSpec((2,), layout="flat").normalise(np.array([[0, 255]], np.uint8)).tolist()
         [[-1.0, 1.0]]
         """
-        if hasattr(raw, "permute"):  # a torch tensor: the same arithmetic, on its device
-            import torch
-
-            x = self.to_model_order(raw.to(torch.float32))
-            a = torch.from_numpy(self.channel_view(self.a, x.dim()).astype(np.float32)).to(x.device)
-            b = torch.from_numpy(self.channel_view(self.b, x.dim()).astype(np.float32)).to(x.device)
-            return (x * a + b) / self.scale
         return (self.integers(raw) / self.scale).astype(np.float32)
 
     def describe(self) -> str:

@@ -155,6 +155,7 @@ def check_against_torch(model: nn.Module, frozen: FrozenModel, inputs: np.ndarra
     """Inputs where torch's hard network and the reference predict different classes."""
     from ..ir import reference
     from ..progress import batches
+    from .inputs import normalise
     from .layers import hard_copy
 
     hard = hard_copy(model, frozen.spec.scale)
@@ -165,6 +166,6 @@ def check_against_torch(model: nn.Module, frozen: FrozenModel, inputs: np.ndarra
         for i in starts:
             batch = inputs[i:i + 500]
             ours = reference.predict(reference.run(frozen, batch))
-            theirs = hard(frozen.spec.normalise(torch.from_numpy(batch)).double()).argmax(1).numpy()
+            theirs = hard(normalise(frozen.spec, torch.from_numpy(batch)).double()).argmax(1).numpy()
             disagreements += int((ours != theirs).sum())
     return disagreements

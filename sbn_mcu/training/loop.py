@@ -33,6 +33,7 @@ from .binarizers import METHODS
 from .checkpoint import TRAINING_STATE, load_training_state, save, save_checkpoint
 from .config import DATA_FIELDS, TrainConfig, plain
 from .distributed import Ranks, distributed_ranks, resolve_device, start_group
+from .inputs import normalise
 from .layers import clip_latent_weights, hard_copy, set_hard, set_method, set_sharpness, set_weight_norm
 from .plots import plot_curves
 from .schedule import SHAPES, Sharpening
@@ -78,7 +79,7 @@ def calibrate_hard(model: nn.Module, pixels: torch.Tensor, spec: InputSpec, batc
         m.train()
     device = next(model.parameters()).device
     for start in range(0, len(pixels), batch):
-        hard(spec.normalise(pixels[start:start + batch]).to(device, torch.float64))
+        hard(normalise(spec, pixels[start:start + batch]).to(device, torch.float64))
     return hard.eval()
 
 
@@ -90,7 +91,7 @@ def accuracy(model: nn.Module, pixels: torch.Tensor, labels: torch.Tensor, spec:
     device = next(model.parameters()).device
     correct = 0
     for start in range(0, len(pixels), batch):
-        x = spec.normalise(pixels[start:start + batch]).to(device, dtype)
+        x = normalise(spec, pixels[start:start + batch]).to(device, dtype)
         correct += (model(x).argmax(1).cpu() == labels[start:start + batch]).sum().item()
     return correct / max(len(pixels), 1)
 
@@ -239,7 +240,7 @@ def _train(config: TrainConfig, out_dir: Path, progress: bool, model: nn.Sequent
         for step in bar:
             idx = order[step * config.batch_size:(step + 1) * config.batch_size][ranks.rank::ranks.world]
             set_sharpness(model, sharpening.value, config.weight_v_scale, config.weight_v_fan_in)
-            x, y = spec.normalise(train_x[idx]).to(device), train_y[idx].to(device)
+            x, y = normalise(spec, train_x[idx]).to(device), train_y[idx].to(device)
             loss = loss_fn(trainer(x), y)
             if not torch.isfinite(loss.detach()):
                 _diverged(out_dir, epoch, step, f"the loss is {loss.item()}")
