@@ -117,6 +117,25 @@ class Op:
         return self.fan_in * largest_input
 
 
+class OneDimensional(Op):
+    """An op over ``(C, L)`` that is its 2-D twin over ``(C, 1, L)`` (:meth:`as_2d`): shapes and
+    the reference go through the twin, so 1-D and 2-D compute alike by construction."""
+
+    what: ClassVar[str] = "a 1-D op"  # for messages
+
+    def as_2d(self) -> Op:
+        raise NotImplementedError
+
+    def output_shape(self, shape: Shape) -> Shape:
+        if len(shape) != 2:
+            raise SbnError(f"{self.what} expects (channels, length) but gets shape {shape}")
+        channels, _, length = self.as_2d().output_shape((shape[0], 1, shape[1]))
+        return (channels, length)
+
+    def reference(self, x: np.ndarray) -> np.ndarray:
+        return self.as_2d().reference(x[:, :, None, :])[:, :, 0, :]
+
+
 def binary_weights(module) -> np.ndarray:
     """A torch layer's weights as int8 ±1 with ``sign(0) = +1``."""
     w = module.weight.detach().cpu().double().numpy()

@@ -10,15 +10,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..errors import SbnError
-from .base import Op, Shape, Site, Step, binary_weights, register
+from .base import OneDimensional, Op, Site, Step, binary_weights, register
 from .conv2d import Conv2d
 from .maxpool1d import MaxPool1d
 
 
 @register
 @dataclass
-class Conv1d(Op):
+class Conv1d(OneDimensional):
     """``weights``: int8 ±1, (out, in, k)."""
 
     weights: np.ndarray
@@ -26,15 +25,10 @@ class Conv1d(Op):
     stride: int = 1
     padding: int = 0
     freezes = ("SBConv1d",)
+    what = "a 1-D convolution"
 
     def as_2d(self) -> Conv2d:
         return Conv2d(self.weights[:, :, None, :], self.thresholds, (1, self.stride), (0, self.padding))
-
-    def output_shape(self, shape: Shape) -> Shape:
-        if len(shape) != 2:
-            raise SbnError(f"a 1-D convolution expects (channels, length) but gets shape {shape}")
-        out_c, _, length = self.as_2d().output_shape((shape[0], 1, shape[1]))
-        return (out_c, length)
 
     @classmethod
     def from_torch(cls, module) -> "Conv1d":
@@ -42,9 +36,6 @@ class Conv1d(Op):
                 or isinstance(module.padding, str):
             raise ValueError("only zero padding given as a number, no dilation or groups")
         return cls(binary_weights(module), None, module.stride[0], module.padding[0])
-
-    def reference(self, x: np.ndarray) -> np.ndarray:
-        return self.as_2d().reference(x[:, :, None, :])[:, :, 0, :]
 
     def fuses(self, following: Op) -> bool:
         return isinstance(following, MaxPool1d)

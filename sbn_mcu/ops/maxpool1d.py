@@ -5,30 +5,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from ..errors import SbnError
-from .base import Op, Shape, register
+from .base import OneDimensional, register
 from .maxpool2d import MaxPool2d
 
 
 @register
 @dataclass
-class MaxPool1d(Op):
+class MaxPool1d(OneDimensional):
     """No padding, floor mode."""
 
     kernel_size: int
     stride: int
     freezes = ("MaxPool1d",)
+    what = "a 1-D max pool"
 
     def as_2d(self) -> MaxPool2d:
         return MaxPool2d((1, self.kernel_size), (1, self.stride))
-
-    def output_shape(self, shape: Shape) -> Shape:
-        if len(shape) != 2:
-            raise SbnError(f"a 1-D max pool expects (channels, length) but gets shape {shape}")
-        c, _, length = self.as_2d().output_shape((shape[0], 1, shape[1]))
-        return (c, length)
 
     @classmethod
     def from_torch(cls, module) -> "MaxPool1d":
@@ -39,6 +32,3 @@ class MaxPool1d(Op):
 
     def lower(self, site):
         raise SbnError("max pooling must follow a convolution and its activation")
-
-    def reference(self, x: np.ndarray) -> np.ndarray:
-        return self.as_2d().reference(x[:, :, None, :])[:, :, 0, :]
