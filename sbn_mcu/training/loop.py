@@ -41,8 +41,6 @@ from .schedule import SHAPES, Sharpening
 def open_data(config: TrainConfig) -> "data.Dataset":
     """The run's data: ``config.data`` (a path), else the named ``config.dataset``."""
     options = {name: getattr(config, name) for name in DATA_FIELDS}
-    if isinstance(options["label_column"], str) and options["label_column"].isdigit():
-        options["label_column"] = int(options["label_column"])  # --label-column 0: an index
     if config.data is not None:
         if options.pop("data_dir") is not None:
             raise SbnError("--data-dir goes with --dataset; with --data, give the path itself")
