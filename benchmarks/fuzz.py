@@ -606,7 +606,7 @@ def _provenance() -> dict:
         return run.stdout.rstrip() if run.returncode == 0 else None
 
     import sbn_mcu
-    from sbn_mcu.codegen.environment import resource_dir
+    from sbn_mcu.files import resource_dir
 
     digest = hashlib.sha256()
     package = Path(sbn_mcu.__file__).parent

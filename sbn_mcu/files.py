@@ -1,4 +1,5 @@
-"""Write files and folders all at once, or not at all; never delete what is not ours."""
+"""Write files and folders all at once, or not at all; never delete what is not ours. And find the
+package's own folders of templates and firmware."""
 
 from __future__ import annotations
 
@@ -11,6 +12,14 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from .errors import SbnError
+
+_PACKAGE = Path(__file__).resolve().parent
+
+
+def resource_dir(name: str) -> Path:
+    """``templates`` or ``firmware``: inside the wheel, else beside the package."""
+    installed = _PACKAGE / name
+    return installed if installed.is_dir() else _PACKAGE.parent / name
 
 
 def check_writable(out_dir: Path, replaceable=("*",)) -> Path:

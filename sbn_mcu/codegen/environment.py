@@ -9,18 +9,10 @@ which ship inside the wheel; in a checkout they sit beside the package.
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 import jinja2
 
-_PACKAGE = Path(__file__).resolve().parent.parent
-
-
-def resource_dir(name: str) -> Path:
-    """``templates`` or ``firmware``: inside the wheel, else beside the package."""
-    installed = _PACKAGE / name
-    return installed if installed.is_dir() else _PACKAGE.parent / name
-
+from ..files import resource_dir
 
 def c_words(values, per_line: int = 6) -> str:
     """uint32 words as C hex literals, six to a line.

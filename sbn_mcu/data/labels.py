@@ -4,14 +4,10 @@ test split."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .values import finite, fail, where_all
-
-if TYPE_CHECKING:
-    from .dataset import Parts
 
 
 def _labels_1d(y: np.ndarray, where: str) -> np.ndarray:
@@ -43,8 +39,9 @@ def _numeric_labels(y: np.ndarray, where: str) -> np.ndarray:
     return y.astype(np.int64)
 
 
-def _resolve(parts: Parts) -> tuple[dict, tuple, bool]:
-    """One source's labels as int64, its class names, and whether the names came from the source.
+def _resolve(parts) -> tuple[dict, tuple, bool]:
+    """One source's labels as int64, its class names, and whether the names came from the source
+    (``parts``: what the source read, a :class:`.dataset.Parts`).
 
     Text labels are looked up in the source's class names, or become the sorted
     class names; numeric labels are indices, below the number of class names if
@@ -81,8 +78,9 @@ def _resolve(parts: Parts) -> tuple[dict, tuple, bool]:
     return out, tuple(str(i) for i in range(top + 1)), False
 
 
-def labels(parts: Parts, test_parts: Parts | None) -> tuple[dict, tuple]:
-    """Every split's labels as int64 0..K-1, and the K class names.
+def labels(parts, test_parts) -> tuple[dict, tuple]:
+    """Every split's labels as int64 0..K-1, and the K class names, from the :class:`.dataset.Parts` of
+    the source and of its separate test source (or None).
 
     A separate test source may not bring classes the training data lacks: its
     named classes are matched to the training classes by name, its plain

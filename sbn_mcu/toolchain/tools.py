@@ -13,8 +13,8 @@ import subprocess
 from pathlib import Path
 from typing import Sequence, Union
 
-from ..codegen.environment import resource_dir
 from ..errors import SbnError
+from ..files import resource_dir
 
 PathLike = Union[str, "os.PathLike[str]"]
 
