@@ -1,4 +1,4 @@
-"""Tests for sbn_mcu.freeze: threshold folding against brute force, and frozen
+"""Tests for sbn_mcu.training.freeze: threshold folding against brute force, and frozen
 models against torch's float64 hard-mode network."""
 
 from __future__ import annotations

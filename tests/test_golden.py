@@ -20,7 +20,10 @@ from conftest import randomize
 from sbn_mcu import codegen, toolchain
 from sbn_mcu.cli import main
 from sbn_mcu.ir import reference
+from sbn_mcu.targets.cores import CORES
 from sbn_mcu.toolchain import firmware_dir
+from sbn_mcu.toolchain.cross import build_objects
+from sbn_mcu.toolchain.qemu import run_status
 from sbn_mcu.training import architectures as models
 from sbn_mcu.training import freeze
 from sbn_mcu.verify.golden_files import golden_files
@@ -157,10 +160,10 @@ def test_a_corrupted_score_is_reported_with_its_index(export_dir, tmp_path):
 def test_check_passes_on_qemu(export_dir, golden_dir, tmp_path, core):
     main_c = tmp_path / "main.c"
     main_c.write_text(MAIN_TARGET.replace("NAME", NAME))
-    elf = toolchain.build_firmware(core, [export_dir / f"{NAME}.c", golden_dir / f"{NAME}_golden.c", main_c],
-                                   [export_dir, golden_dir], tmp_path / "build")
-    out = toolchain.run_qemu(elf, core, timeout_s=120)
-    assert out.strip().splitlines() == ["mismatches 0"]
+    core = CORES[core]
+    elf, _ = build_objects(core, [export_dir / f"{NAME}.c", golden_dir / f"{NAME}_golden.c", main_c],
+                           [export_dir, golden_dir], tmp_path / "build", [])
+    assert run_status(elf, core, timeout_s=120) == (0, "mismatches 0\n")
 
 
 UNITY_STUB = r"""

@@ -1,4 +1,4 @@
-"""Tests for sbn_mcu.packing: the bit layout the C uses for ±1 tensors."""
+"""Tests for sbn_mcu.ir.packing: the bit layout the C uses for ±1 tensors."""
 
 from __future__ import annotations
 

@@ -18,7 +18,9 @@ import pytest
 
 from sbn_mcu import toolchain
 from sbn_mcu.errors import SbnError
-from sbn_mcu.targets.cores import CORES
+from sbn_mcu.targets.cores import CORES, resolve_core
+from sbn_mcu.toolchain.cross import build_objects
+from sbn_mcu.toolchain.qemu import run_status
 from sbn_mcu.verify.golden import GoldenResult, run_golden
 from sbn_mcu.targets import cores
 
@@ -241,7 +243,7 @@ def test_missing_tool_names_the_apt_package(monkeypatch, tool, env_var, package)
 def test_missing_cross_compiler_stops_a_build(monkeypatch, fake_dir, tmp_path):
     monkeypatch.setenv("SBN_MCU_ARM_GCC", "/nonexistent/arm-none-eabi-gcc")
     with pytest.raises(SbnError, match="apt-get install -y gcc-arm-none-eabi"):
-        toolchain.build_firmware("cortex-m4", [fake_dir / "fake.c"], [fake_dir], tmp_path)
+        build(CORES["cortex-m4"], [fake_dir / "fake.c"], [fake_dir], tmp_path)
     # The binutils follow an overridden compiler.
     with pytest.raises(SbnError, match="/nonexistent/arm-none-eabi-size"):
         toolchain.require("arm-none-eabi-size")
@@ -375,15 +377,18 @@ def test_fault_is_reported_with_its_function(core, tmp_path):
                    tmp_path / "build", timeout_s=20)
 
 
-def test_run_qemu_reports_exit_status(tmp_path):
+def build(core, sources, include_dirs, build_dir):
+    """The ELF of ``sources`` with the startup code, as the golden harness builds it."""
+    return build_objects(core, sources, include_dirs, build_dir, [])[0]
+
+
+def test_qemu_gives_the_exit_status_and_the_output(tmp_path):
     main = tmp_path / "main.c"
     main.write_text('#include "console.h"\n'
                     'int main(void) { sbn_puts("hello "); sbn_put_i32(-42); '
                     'sbn_puts("\\n"); return 3; }\n')
-    elf = toolchain.build_firmware("cortex-m0", [main], [], tmp_path / "build")
-    assert toolchain.run_qemu(elf, "cortex-m0", check=False) == "hello -42\n"
-    with pytest.raises(SbnError, match="exited with status 3 on cortex-m0.*hello -42"):
-        toolchain.run_qemu(elf, "cortex-m0")
+    elf = build(CORES["cortex-m0"], [main], [], tmp_path / "build")
+    assert run_status(elf, CORES["cortex-m0"], timeout_s=60) == (3, "hello -42\n")
     sizes = toolchain.size(elf)
     assert sizes["flash_bytes"] == sizes["text"] + sizes["data"] > 0
     assert sizes["ram_bytes"] == sizes["data"] + sizes["bss"]
@@ -405,7 +410,7 @@ def test_static_buffers_too_big_for_ram_say_so(tmp_path):
                     "int main(void) { buf[3] = 1; return buf[3] - 1; }\n")
     with pytest.raises(SbnError, match=r"does not fit in cortex-m0 \(microbit\) RAM: "
                                        r"16384 bytes"):
-        toolchain.build_firmware("microbit", [main], [], tmp_path / "b")
+        build(resolve_core("microbit"), [main], [], tmp_path / "b")
 
 
 def test_link_error_names_the_missing_symbol(tmp_path):
@@ -413,7 +418,7 @@ def test_link_error_names_the_missing_symbol(tmp_path):
     lonely.write_text("int lonely(void);\nint lonely(void) { return 1; }\n")
     with pytest.raises(SbnError, match="linking for cortex-m3 failed: .*"
                                        "undefined reference to `main'"):
-        toolchain.build_firmware("cortex-m3", [lonely], [], tmp_path / "b")
+        build(CORES["cortex-m3"], [lonely], [], tmp_path / "b")
 
 
 def test_golden_sizes_must_match_the_model(fake_dir, tmp_path):

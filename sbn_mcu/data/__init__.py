@@ -28,8 +28,8 @@ see :class:`.dataset.Parts`), end it with
 and add the module to the ``_MODULES`` line below. Nothing else changes:
 :func:`open` detects it, :func:`reopen` reads it, the checks apply.
 
-The toolchain never downloads anything: training must work offline and in CI.
-Pillow is imported only when images are read, torch never.
+Nothing is downloaded (:mod:`.idx` says why). Pillow is imported only when images are read,
+torch never.
 """
 
 from __future__ import annotations

@@ -6,9 +6,9 @@ import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Iterable, Sequence, Union
+from typing import Sequence
 
-from ..targets.cores import Core, resolve_core
+from ..targets.cores import Core
 from .tools import PathLike, ToolError, firmware_dir, require, run_tool
 
 
@@ -33,7 +33,13 @@ def object_names(sources: Sequence[Path]) -> list[str]:
 
 def build_objects(core: Core, sources: Sequence[Path], include_dirs: Sequence[Path],
                     build_dir: Path, defines: Sequence[str]) -> tuple[Path, list[Path]]:
-    """Build; return the ELF and the object files of ``sources``, in order."""
+    """Cross-compile ``sources`` with the startup code for ``core``; return the ELF and the object
+    files of ``sources``, in order.
+
+    Every source (the firmware's own included) is compiled with ``TARGET_CFLAGS``
+    and linked ``-nostdlib`` with the machine's linker script and libgcc.
+    ``defines`` are ``NAME`` or ``NAME=VALUE`` strings, passed as ``-D``.
+    """
     gcc = require("arm-none-eabi-gcc")
     fw = firmware_dir()
     obj_dir = build_dir / f"obj-{core.name}"
@@ -81,22 +87,6 @@ def explain_link_error(err: ToolError, core: Core) -> ToolError:
                          f"{core.ram_bytes} bytes leave too little for the stack",
                          details=err.details)
     return err
-
-
-def build_firmware(core: Union[str, Core], sources: Iterable[PathLike],
-                   include_dirs: Iterable[PathLike], build_dir: PathLike,
-                   defines: Iterable[str] = ()) -> Path:
-    """Cross-compile ``sources`` with the startup code for ``core``; return the ELF.
-
-    Every source (the firmware's own included) is compiled with
-    ``-O2 -std=c99 -ffreestanding -Wall -Wextra -Werror -pedantic`` and
-    linked ``-nostdlib`` with the machine's linker script and libgcc.
-    ``defines`` are ``NAME`` or ``NAME=VALUE`` strings, passed as ``-D``.
-    """
-    elf, _ = build_objects(resolve_core(core), [Path(s) for s in sources],
-                             [Path(d) for d in include_dirs], Path(build_dir),
-                             list(defines))
-    return elf
 
 
 def size(path: PathLike) -> dict[str, int]:

@@ -7,11 +7,10 @@ import re
 import signal
 import subprocess
 from pathlib import Path
-from typing import Union
 
 from ..errors import SbnError
-from ..targets.cores import Core, resolve_core
-from .tools import PathLike, ToolError, require, run_tool
+from ..targets.cores import Core
+from .tools import ToolError, require, run_tool
 
 
 def _qemu_command(elf: Path, core: Core) -> list[str]:
@@ -87,21 +86,3 @@ def run_status(elf: Path, core: Core, timeout_s: float) -> tuple[int, str]:
         raise ToolError(f"qemu-system-arm failed on {core.name} ({core.machine}): "
                         f"{qemu_msgs[0]}", details=" ".join(cmd) + "\n" + out + err)
     return proc.returncode, out
-
-
-def run_qemu(elf: PathLike, core: Union[str, Core], timeout_s: float = 60,
-             check: bool = True) -> str:
-    """Run a firmware ELF on ``core``'s QEMU machine; return what it printed.
-
-    Raises SbnError if QEMU runs past ``timeout_s`` (it is killed), if the
-    firmware printed a FAULT line, if QEMU itself failed, or, with ``check``,
-    if the firmware exited with a non-zero status.
-    """
-    core = resolve_core(core)
-    status, out = run_status(Path(elf), core, timeout_s)
-    if check and status != 0:
-        last = [line for line in out.splitlines() if line.strip()]
-        raise ToolError(f"firmware exited with status {status} on {core.name} "
-                        f"({core.machine})" + (f": {last[-1]}" if last else ""),
-                        details=out)
-    return out
