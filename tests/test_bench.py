@@ -75,14 +75,14 @@ def test_bench_reports_every_core_and_what_does_not_fit(tmp_path):
 
 def test_loads_per_word_from_the_compiled_loops(tmp_path):
     torch.manual_seed(0)
-    # 256 hidden units: rows of 8 words, so the popcount loop over word triples
-    # stays a loop (with 40, the 2-word rows leave none, and the figure is None)
-    mlp = export_folder(nn.Sequential(nn.Flatten(), SBLinear(784, 256), nn.BatchNorm1d(256), SBActivation(),
-                                      SBLinear(256, 10)), tmp_path / "mlp")
+    # 800 hidden units: rows of 25 words, so the popcount loop over blocks of
+    # eight words stays a loop (rows of fewer than 16 words leave none, and the figure is None)
+    mlp = export_folder(nn.Sequential(nn.Flatten(), SBLinear(784, 800), nn.BatchNorm1d(800), SBActivation(),
+                                      SBLinear(800, 10)), tmp_path / "mlp")
     rows = bench_json(mlp, ["cortex-m0", "cortex-m4"], vectors=1)
     (m0_u8, m0_bits), (m4_u8, m4_bits) = ([layer["loads_per_word"] for layer in rows[c]["layers"]]
                                           for c in ("cortex-m0", "cortex-m4"))
-    # Thumb-2 reads three words per ldm in the popcount loop, the M0 one word per ldr
+    # Thumb-2 reads two words per ldrd in the popcount loop, the M0 one word per ldr
     assert m4_bits < m0_bits
     # the uint8 layer pairs its pixel loads (ldrd) on the M4, which the binary layer cannot
     assert m4_u8 != m4_bits

@@ -20,6 +20,9 @@ from ..ops.base import Site, Step, binary_layout
 
 
 TYPE_CODES = {"uint8": 0, "int8": 1, "int16": 2}  # SBN_INPUT_U8, _I8, _I16 of sbn_input_q.c
+# Constant tables a kernel brings along, in bytes of flash: the largest, that of the cores with the
+# DSP extension (sbn_dense_u8's byte-indexed masks, sbn_mask8.h; 64 bytes of nibble masks elsewhere).
+KERNEL_TABLE_BYTES = {"sbn_dense_u8": 2048}
 
 
 @dataclass
@@ -62,12 +65,20 @@ class Plan:
         return any(s.bound >= 2 ** 31 for s in self.steps if s.threshold_type == "sbn_acc_t")
 
     def threshold_bytes(self, step: Step) -> int:
+        if step.threshold_type == "int16_t":
+            return 2
         return 8 if self.wide and step.threshold_type == "sbn_acc_t" else 4
 
     def step_flash_bytes(self, step: Step) -> int:
         """Packed weights and thresholds of one step: what the summary calls flash."""
         thresholds = 0 if step.thresholds is None else step.thresholds.size
-        return 4 * step.weights.size + self.threshold_bytes(step) * thresholds
+        return 4 * step.weights.size + self.threshold_bytes(step) * thresholds + self.table_bytes(step)
+
+    def table_bytes(self, step: Step) -> int:
+        """The kernel's constant tables, counted once, with the first step that calls it."""
+        function = step.call[0]
+        first = next(s for s in self.steps if s.call[0] == function)
+        return KERNEL_TABLE_BYTES.get(function, 0) if first is step else 0
 
     @property
     def flash_bytes(self) -> int:

@@ -45,10 +45,21 @@ class Dense(Op):
             words = positions * words_for(channels)
             kernel, args = "dense_bits", [words, n, outputs]
         function = f"sbn_{kernel}_scores" if scores else f"sbn_{kernel}"
+        threshold_type = "sbn_acc_t"
+        if kernel == "dense_bits" and not scores and n < 2 ** 15 and fits_int16(self.thresholds):
+            # every sum and threshold fits 16 bits: half the flash for the thresholds
+            function, threshold_type = "sbn_dense_bits_t16", "int16_t"
         tail = ["scores"] if scores else ["thresholds", "out"]
         return Step(index=site.index, kernel=kernel, runtime=(f"{function}.c",), title=f"dense {n} -> {outputs}",
-                    weights=packed.reshape(-1), thresholds=self.thresholds, threshold_type="sbn_acc_t",
+                    weights=packed.reshape(-1), thresholds=self.thresholds, threshold_type=threshold_type,
                     out_shape=site.out_shape, macs=w.size, integer_input=site.first, weight_bits=w.size,
                     bound=self.accumulator_bound(site.largest_input),
                     word_loop=("xor_bytesum" if site.raw_bytes else None) if site.first else "mismatches",
                     call=(function, ["in", "weights", *args, *tail]))
+
+
+def fits_int16(values: np.ndarray) -> bool:
+    """>>> fits_int16(np.array([-32768, 32767])), fits_int16(np.array([32768]))
+    (True, False)
+    """
+    return bool(values.size == 0 or (values.min() >= -2 ** 15 and values.max() < 2 ** 15))

@@ -88,77 +88,79 @@ static inline uint32_t sbn_count3(uint32_t x, uint32_t y, uint32_t z)
 }
 #endif
 
-#if SBN_THUMB2
-/* Bit counts of n3 (1..9) triples of a ^ b in byte lanes: the loop of
- * sbn_count3 with two ldm per triple, in assembly for the registers. */
-static inline uint32_t sbn_count_triples(const uint32_t *a, const uint32_t *b, uint32_t n3)
-{
-    uint32_t bytes = 0u;
-    const uint32_t m1 = 0x55555555u, m2 = 0x33333333u, m4 = 0x0F0F0F0Fu;
-    __asm__("1:\n\t" /* word loop: mismatches */
-            "ldmia %[a]!, {r4, r5, r6}\n\t"
-            "ldmia %[b]!, {r8, r10, r11}\n\t"
-            "eor r4, r4, r8\n\t"
-            "eor r5, r5, r10\n\t"
-            "eor r6, r6, r11\n\t"
-            "and r8, %[m1], r4, lsr #1\n\t"
-            "sub r4, r4, r8\n\t"
-            "and r8, %[m1], r5, lsr #1\n\t"
-            "sub r5, r5, r8\n\t"
-            "and r8, %[m1], r6, lsr #1\n\t"
-            "sub r6, r6, r8\n\t"
-            "and r8, %[m2], r4, lsr #2\n\t"
-            "and r4, r4, %[m2]\n\t"
-            "add r4, r4, r8\n\t"
-            "and r8, %[m2], r5, lsr #2\n\t"
-            "and r5, r5, %[m2]\n\t"
-            "add r4, r4, r8\n\t"
-            "add r4, r4, r5\n\t"
-            "and r8, %[m2], r6, lsr #2\n\t"
-            "and r6, r6, %[m2]\n\t"
-            "add r4, r4, r8\n\t"
-            "add r4, r4, r6\n\t"
-            "and r8, %[m4], r4, lsr #4\n\t"
-            "and r4, r4, %[m4]\n\t"
-            "add r4, r4, r8\n\t"
-            "add %[bytes], %[bytes], r4\n\t"
-            "subs %[n], %[n], #1\n\t"
-            "bne 1b\n\t"
-            : [a] "+r"(a), [b] "+r"(b), [n] "+r"(n3), [bytes] "+r"(bytes)
-            : [m1] "r"(m1), [m2] "r"(m2), [m4] "r"(m4)
-            : "r4", "r5", "r6", "r8", "r10", "r11", "cc", "memory");
-    return bytes;
-}
-#else
-static inline uint32_t sbn_count_triples(const uint32_t *a, const uint32_t *b, uint32_t n3)
-{
-    uint32_t bytes = 0u;
-    for (; n3 > 0u; n3--, a += 3, b += 3) { /* word loop: mismatches */
-        bytes += sbn_count3(a[0] ^ b[0], a[1] ^ b[1], a[2] ^ b[2]);
-    }
-    return bytes;
-}
-#endif
+/* Harley-Seal: a carry-save adder sums three words bit by bit into a
+ * "twos" and a "ones" word (5 instructions for 3 words). */
+#define SBN_CSA(high, low, a, b, c) \
+    do { \
+        const uint32_t u_ = (a) ^ (b); \
+        high = ((a) & (b)) | (u_ & (c)); \
+        low = u_ ^ (c); \
+    } while (0)
 
-/* Number of differing bits between a and b over n words. Byte lanes take
- * nine triples (at most 216) before they are summed. */
-SBN_NOINLINE static uint32_t sbn_mismatches(const uint32_t *a, const uint32_t *b, uint32_t n)
+/* v, which the compiler may not rewrite: it would turn (v & 0xAA..) >> 1
+ * into (v >> 1) & 0x55.., one instruction more where Thumb-2 folds the
+ * shift into the add. */
+static inline uint32_t sbn_opaque(uint32_t v)
 {
-    uint32_t total = 0u;
-    while (n >= 3u) {
-        uint32_t n3 = 0u;
-        while (n >= 3u && n3 < 9u) { /* no division: M0 has none */
-            n -= 3u;
-            n3++;
-        }
-        total += sbn_bytesum(sbn_count_triples(a, b, n3));
-        a += 3u * n3;
-        b += 3u * n3;
+#if SBN_THUMB2
+    __asm__("" : "+r"(v));
+#endif
+    return v;
+}
+
+/* Bit counts of a word in 4-bit lanes (each at most 4). */
+SBN_INLINE uint32_t sbn_nibble_counts(uint32_t v)
+{
+    v -= sbn_opaque(v & 0xAAAAAAAAu) >> 1;
+    return (v & 0x33333333u) + (sbn_opaque(v & 0xCCCCCCCCu) >> 2);
+}
+
+/* Bit count of the 8 words a ^ b in byte lanes (each at most 64): a tree
+ * of seven carry-save adders leaves ones, twos, fours and eights, which are
+ * counted once each. */
+SBN_INLINE uint32_t sbn_count8(const uint32_t *a, const uint32_t *b)
+{
+    uint32_t ones, twos, fours, eights, t1, t2, f1, f2, lo, hi;
+    SBN_CSA(t1, ones, a[0] ^ b[0], a[1] ^ b[1], a[2] ^ b[2]);
+    SBN_CSA(t2, ones, ones, a[3] ^ b[3], a[4] ^ b[4]);
+    SBN_CSA(f1, twos, t1, t2, 0u);
+    SBN_CSA(t1, ones, ones, a[5] ^ b[5], a[6] ^ b[6]);
+    SBN_CSA(t2, ones, ones, a[7] ^ b[7], 0u);
+    SBN_CSA(f2, twos, twos, t1, t2);
+    SBN_CSA(eights, fours, f1, f2, 0u);
+    lo = sbn_nibble_counts(ones) + (sbn_nibble_counts(twos) << 1);    /* at most 12 a nibble */
+    hi = sbn_nibble_counts(fours) + (sbn_nibble_counts(eights) << 1); /* at most 12 a nibble */
+    lo = (lo & 0x0F0F0F0Fu) + (sbn_opaque(lo & 0xF0F0F0F0u) >> 4);
+    hi = (hi & 0x0F0F0F0Fu) + (sbn_opaque(hi & 0xF0F0F0F0u) >> 4);
+    return lo + (hi << 2);
+}
+
+/* Number of differing bits between a and b over n words: blocks of eight
+ * words by Harley-Seal, then triples, then one or two words. */
+SBN_INLINE uint32_t sbn_mismatches_inline(const uint32_t *a, const uint32_t *b, uint32_t n)
+{
+    uint32_t total = 0u, lanes = 0u;
+    for (; n >= 16u; n -= 8u, a += 8, b += 8) { /* word loop: mismatches */
+        total += sbn_bytesum(sbn_count8(a, b));
+    }
+    if (n >= 8u) { /* the last block shares the final sum with the words after it */
+        lanes = sbn_count8(a, b);
+        n -= 8u;
+        a += 8;
+        b += 8;
+    }
+    for (; n >= 3u; n -= 3u, a += 3, b += 3) { /* two triples and a pair at most: lanes stay below 137 */
+        lanes += sbn_count3(a[0] ^ b[0], a[1] ^ b[1], a[2] ^ b[2]);
     }
     if (n > 0u) { /* one or two words left */
-        total += sbn_bytesum(sbn_count3(a[0] ^ b[0], n > 1u ? a[1] ^ b[1] : 0u, 0u));
+        lanes += sbn_count3(a[0] ^ b[0], n > 1u ? a[1] ^ b[1] : 0u, 0u);
     }
-    return total;
+    return total + sbn_bytesum(lanes);
+}
+
+SBN_NOINLINE static uint32_t sbn_mismatches(const uint32_t *a, const uint32_t *b, uint32_t n)
+{
+    return sbn_mismatches_inline(a, b, n);
 }
 
 /* Gather output bit o of n into word, storing each word as it fills (and

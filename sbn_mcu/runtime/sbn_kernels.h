@@ -42,6 +42,9 @@ void sbn_dense_q(const int32_t *q, const uint32_t *w, uint32_t n, uint32_t outpu
 void sbn_dense_q_scores(const int32_t *q, const uint32_t *w, uint32_t n, uint32_t outputs, int32_t *scores);
 void sbn_dense_bits(const uint32_t *in, const uint32_t *w, uint32_t words, uint32_t n, uint32_t outputs,
                     const sbn_acc_t *thr, uint32_t *bits);
+/* The same with int16_t thresholds: for n < 32768, where every sum fits them. */
+void sbn_dense_bits_t16(const uint32_t *in, const uint32_t *w, uint32_t words, uint32_t n, uint32_t outputs,
+                        const int16_t *thr, uint32_t *bits);
 void sbn_dense_bits_scores(const uint32_t *in, const uint32_t *w, uint32_t words, uint32_t n, uint32_t outputs,
                            int32_t *scores);
 

@@ -25,8 +25,10 @@
 
 #if defined(__GNUC__)
 #define SBN_NOINLINE __attribute__((noinline, unused)) /* keeps hot loops' registers free */
+#define SBN_INLINE static inline __attribute__((always_inline, unused)) /* a few hot lines, always inlined */
 #else
 #define SBN_NOINLINE
+#define SBN_INLINE static inline
 #endif
 
 #if defined(__thumb2__)

@@ -85,7 +85,7 @@ static inline uint32_t sbn_xor32_aligned(const uint8_t *p, uint32_t w, uint32_t 
 /* sum(p ^ m) over the n pixels of one weight row. The 32-bit running sum
  * takes 65536 weight words (at most 534,773,760) before it is folded into
  * the total, which is 64-bit when a row can pass 2^32 (SBN_WIDE). */
-static sbn_sum_t sbn_xor_bytesum(const uint8_t *p, const uint32_t *w, uint32_t n)
+static inline sbn_sum_t sbn_xor_bytesum(const uint8_t *p, const uint32_t *w, uint32_t n)
 {
     sbn_sum_t total = 0u;
     uint32_t part, i = 0u;

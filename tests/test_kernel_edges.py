@@ -1,0 +1,120 @@
+"""Every kernel at the edge of its comparison, on host gcc and in QEMU (M0: the
+portable C; M4 and M55: the DSP paths).
+
+Frozen models are built straight from ops with random ±1 weights; each
+thresholded layer's thresholds are then set from the sums that the first
+input really produces there: exactly at the sum, one below and one above, and
+a few far away (outputs that are always or never +1). Sizes are chosen to
+leave partial words, partial bytes, odd output counts and border positions.
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import pytest
+
+from conftest import host_scores
+from sbn_mcu import codegen
+from sbn_mcu.ir import reference
+from sbn_mcu.ir.model import FrozenModel
+from sbn_mcu.ops import Conv2d, Dense, Flatten, MaxPool2d
+from sbn_mcu.verify import golden
+
+N_INPUTS = 6
+
+
+def signs(rng, shape):
+    return np.where(rng.random(shape) < 0.5, -1, 1).astype(np.int8)
+
+
+def edge_thresholds(rng, acc: np.ndarray, bound: int) -> np.ndarray:
+    """Per output channel: the first input's sum at one position (acc: channel first) plus -1, 0 or +1,
+    or, as freeze clips them, a threshold no sum reaches (bound + 1) or every sum does (-bound).
+    With bound None, those two are far outside any sum, as no freeze writes them."""
+    flat = acc.reshape(acc.shape[0], -1)
+    picked = flat[np.arange(len(flat)), rng.integers(0, flat.shape[1], len(flat))]
+    offsets = np.array([0, -1, 1, 0, -1, 1, 0, 0])[np.arange(len(flat)) % 8]
+    far = 10 ** 6 if bound is None else None
+    thresholds = picked + offsets
+    thresholds[6::8] = far if far else bound + 1
+    thresholds[7::8] = -far if far else -bound
+    return thresholds.astype(np.int64)
+
+
+def with_edges(layers, input_shape, pixels, rng, clip=True) -> FrozenModel:
+    """The model with each thresholded layer's thresholds at the edges of the first input's sums."""
+    model = FrozenModel(input_shape, layers)
+    x = model.spec.integers(pixels[:1])
+    largest = 255
+    for layer in layers:
+        acc = layer.reference(x)
+        if layer.thresholds is not None or isinstance(layer, (Dense, Conv2d)) and layer is not layers[-1]:
+            bound = int(np.prod(layer.weights.shape[1:])) * largest
+            layer.thresholds = edge_thresholds(rng, acc[0], bound if clip else None)
+            largest = 1
+            x = np.where(acc >= layer.thresholds.reshape((1, -1) + (1,) * (acc.ndim - 2)), 1, -1)
+        else:
+            x = acc
+    return model
+
+
+def dense_mlp(rng, n, hidden, second, classes):
+    return [Flatten(), Dense(signs(rng, (hidden, n))), Dense(signs(rng, (second, hidden))),
+            Dense(signs(rng, (classes, second)))]
+
+
+def conv_net(rng, c, out_c, k, pad, stride, pool, out2):
+    layers = [Conv2d(signs(rng, (out_c, c, *k)), None, stride, pad)]
+    if pool:
+        layers.append(MaxPool2d(pool, pool))
+    layers += [Conv2d(signs(rng, (out2, out_c, 3, 3)), None, (1, 1), (1, 1)), Flatten()]
+    return layers
+
+
+# name, input shape (C, H, W), layers from a generator
+CASES = [
+    ("mlp_784_256", (1, 28, 28), lambda r: dense_mlp(r, 784, 256, 256, 10)),  # the demo's shape
+    ("mlp_odd", (1, 7, 9), lambda r: dense_mlp(r, 63, 45, 33, 5)),  # 7 pixels past the last byte
+    ("mlp_bytes", (1, 5, 8), lambda r: dense_mlp(r, 40, 3, 17, 3)),  # a partial word of whole bytes
+    ("mlp_tiny", (1, 1, 7), lambda r: dense_mlp(r, 7, 1, 1, 2)),  # no whole group of eight
+    ("mlp_wide_rows", (1, 20, 30), lambda r: dense_mlp(r, 600, 290, 544, 4)),  # 10 and 17 words a row
+    ("cnn_3x3", (1, 12, 10), lambda r: conv_net(r, 1, 32, (3, 3), (1, 1), (1, 1), (2, 2), 33)),
+    ("cnn_odd", (3, 9, 11), lambda r: conv_net(r, 3, 37, (3, 3), (1, 1), (1, 1), (2, 2), 9)),
+    ("cnn_5x5_stride", (1, 13, 12), lambda r: conv_net(r, 1, 5, (5, 5), (2, 2), (2, 2), None, 7)),
+    ("cnn_rect", (2, 8, 9), lambda r: conv_net(r, 2, 12, (1, 4), (0, 2), (1, 1), (1, 3), 4)),
+    ("cnn_2x2", (1, 6, 6), lambda r: conv_net(r, 1, 3, (2, 2), (0, 0), (1, 1), (2, 2), 5)),
+]
+
+
+def build(name, shape, make):
+    rng = np.random.default_rng(zlib.crc32(name.encode()))
+    layers = make(rng)
+    pixels = rng.integers(0, 256, (N_INPUTS, int(np.prod(shape)))).astype(np.uint8)
+    pixels[1] = 0
+    pixels[2] = 255
+    pixels[3] = np.where(np.arange(pixels.shape[1]) % 2, 255, 0)
+    layers = [layer for layer in layers if layer is not None]
+    if layers[-1].__class__ is Flatten:  # conv nets end with a score layer over the flattened map
+        model = FrozenModel(shape, layers)
+        flat = model.shapes()[-1][0]
+        layers.append(Dense(signs(rng, (4, flat))))
+    model = with_edges(layers, shape, pixels, rng, clip=name != "mlp_odd")  # mlp_odd: int32 thresholds
+    return model, pixels, reference.run(model, pixels)
+
+
+@pytest.mark.parametrize("name,shape,make", CASES, ids=[c[0] for c in CASES])
+def test_kernels_at_the_threshold_on_host(name, shape, make):
+    model, pixels, expected = build(name, shape, make)
+    np.testing.assert_array_equal(host_scores(model, pixels), expected)
+
+
+@pytest.mark.parametrize("core", ["cortex-m0", "cortex-m4", "cortex-m55"])
+@pytest.mark.parametrize("name,shape,make", CASES, ids=[c[0] for c in CASES])
+def test_kernels_at_the_threshold_in_qemu(core, name, shape, make, tmp_path):
+    model, pixels, expected = build(name, shape, make)
+    for file, text in codegen.model_sources(model, "net").items():
+        (tmp_path / file).write_text(text)
+    result = golden.run_golden(core, [tmp_path / "net.c"], [tmp_path], "net", pixels, expected, tmp_path / "build")
+    assert result.mismatches == 0, result.log
