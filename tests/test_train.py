@@ -202,3 +202,82 @@ def test_weight_norm_and_weight_v_scale_change_sbn_only_and_grad_clip_clips(tmp_
     for option, value in [("weight_v_scale", 0.0), ("grad_clip", -1.0)]:
         with pytest.raises(SbnError, match="--" + option.replace("_", "-")):
             train(TrainConfig(limit=100, epochs=1, **{option: value}), tmp_path / "bad", progress=False)
+
+
+def test_gradient_cap_and_sign_finish_change_the_gradient_not_the_forward():
+    from sbn_mcu.training.binarizers import BINARIZERS, sign
+
+    sbn = BINARIZERS["sbn"]
+    x = torch.linspace(-2, 2, 41, dtype=torch.float64, requires_grad=True)
+    for v, expected_forward in [(torch.tensor(50.0, dtype=torch.float64), None),
+                                (torch.tensor(float("inf"), dtype=torch.float64), sign(x.detach()))]:
+        y = sbn.activations(x, v, hard=False, grad_v=2.0)
+        (g,) = torch.autograd.grad(y.sum(), x)
+        forward = expected_forward if expected_forward is not None else torch.tanh(v * x.detach())
+        assert torch.equal(y.detach(), forward)
+        assert torch.allclose(g, 2.0 * (1 - torch.tanh(2.0 * x.detach()) ** 2))
+    # without a cap, or with one above v, the gradient is tanh(v*x)'s own
+    v = torch.tensor(1.5, dtype=torch.float64)
+    for cap in (0.0, 3.0):
+        (g,) = torch.autograd.grad(sbn.activations(x, v, False, cap).sum(), x)
+        assert torch.allclose(g, 1.5 * (1 - torch.tanh(1.5 * x.detach()) ** 2))
+
+
+def test_augment_moves_each_input_within_the_shift_and_flips_mirror():
+    from sbn_mcu.training.inputs import augment
+
+    generator = torch.Generator().manual_seed(0)
+    x = torch.rand(64, 2, 9, 11, generator=generator)
+    assert torch.equal(augment(x, generator, 0, False), x)
+    moved = augment(x, generator, 2, False)
+    for original, out in zip(x, moved):  # each output's interior is the input, shifted by some (dy, dx)
+        assert any(torch.equal(out[:, 2:-2, 2:-2], original[:, 2 + dy:7 + dy, 2 + dx:9 + dx])
+                   for dy in range(-2, 3) for dx in range(-2, 3))
+    assert not torch.equal(moved, x)
+    flipped = augment(x, generator, 0, True)
+    kept = [torch.equal(a, b) for a, b in zip(flipped, x)]
+    assert all(k or torch.equal(a, b.flip(-1)) for k, a, b in zip(kept, flipped, x))
+    assert 0 < sum(kept) < len(x)
+
+
+def test_new_training_options_change_sbn_training_and_refuse_bad_values(tmp_path):
+    import pytest
+
+    from sbn_mcu.errors import SbnError
+
+    default = run(tmp_path, 0, "sbn")[1]
+    for option, value in [("grad_v_max", 2.0), ("sign_finish", 0.5)]:
+        assert run(tmp_path, 0, option, **{option: value})[1] != default, option
+    # a cap or a finish leaves STE alone
+    ste = run(tmp_path, 0, "ste", method="ste")[1]
+    no_v = lambda metrics: [{k: x for k, x in m.items() if k != "v"} for m in metrics]  # noqa: E731
+    assert no_v(run(tmp_path, 0, "ste-capped", method="ste", grad_v_max=2.0, sign_finish=0.5)[1]) == no_v(ste)
+    for option, value in [("sign_finish", 1.0), ("teacher_weight", 1.5), ("augment", -1)]:
+        with pytest.raises(SbnError, match="--" + option.replace("_", "-")):
+            train(TrainConfig(limit=100, epochs=1, **{option: value}), tmp_path / "bad", progress=False)
+
+
+def test_teacher_distils_and_must_match_the_data(tmp_path):
+    import pytest
+
+    from sbn_mcu import data
+    from sbn_mcu.errors import SbnError
+    from sbn_mcu.training.loop import distillation
+
+    scores = torch.randn(8, 10)
+    assert distillation(scores, scores).abs() < 1e-6 < distillation(scores, torch.randn(8, 10))
+    run(tmp_path, 0, "teacher", method="float")
+    teacher = tmp_path / "teacher" / "model.pt"
+    default = run(tmp_path, 0, "sbn")[1]
+    assert run(tmp_path, 0, "silent", teacher=teacher, teacher_weight=0.0)[1] == default
+    assert run(tmp_path, 0, "taught", teacher=teacher)[1] != default
+    rng = np.random.default_rng(0)
+    other = data.from_arrays(rng.integers(0, 256, (40, 1, 8, 8), dtype=np.uint8), np.arange(40) % 3,
+                             rng.integers(0, 256, (10, 1, 8, 8), dtype=np.uint8), np.arange(10) % 3)
+    with pytest.raises(SbnError, match="--teacher .* shape 1x28x28 in 10 classes.*same data"):
+        train(TrainConfig(epochs=1, teacher=teacher, val_images=0), tmp_path / "other", progress=False,
+              dataset=other)
+    with pytest.raises(SbnError, match="--augment and --flip .* --input-shape"):
+        flat = data.from_arrays(rng.integers(0, 256, (40, 12), dtype=np.uint8), np.arange(40) % 3,
+                                rng.integers(0, 256, (10, 12), dtype=np.uint8), np.arange(10) % 3)
+        train(TrainConfig(epochs=1, augment=1, val_images=0), tmp_path / "flat", progress=False, dataset=flat)

@@ -184,6 +184,23 @@ def _train_options(f):
         click.option("--weight-v-fan-in", type=click.FloatRange(min=0), default=d.weight_v_fan_in,
                      show_default=True, help="sbn: weight layers of fan-in F below this sharpen sqrt(this / F) "
                                              "times faster (0: off); for small first convolutions."),
+        click.option("--grad-v-max", type=click.FloatRange(min=0), default=d.grad_v_max, show_default=True,
+                     help="sbn: back-propagate the gradient of tanh(min(v, this)*x), so that it still reaches "
+                          "values far from 0 once v is large (0: that of tanh(v*x))."),
+        click.option("--sign-finish", type=click.FloatRange(0, 1, max_open=True), default=d.sign_finish,
+                     show_default=True, help="sbn: this fraction of the training steps, at the end, forwards "
+                                             "sign itself (v = inf) with the gradient of tanh at --v-end."),
+        click.option("--teacher", type=click.Path(path_type=Path), default=None,
+                     help="A float run's model.pt on the same data (--method float): the loss adds the "
+                          "distance to its softened scores (knowledge distillation)."),
+        click.option("--teacher-weight", type=click.FloatRange(0, 1), default=d.teacher_weight, show_default=True,
+                     help="The teacher's share of the loss, with --teacher."),
+        click.option("--augment", type=click.IntRange(min=0), default=d.augment, show_default=True,
+                     help="Move each training input by up to this many pixels (or samples) along every axis; "
+                          "0: off."),
+        click.option("--flip/--no-flip", default=d.flip, show_default=True,
+                     help="Mirror half of the training inputs left to right; only for data whose mirror "
+                          "image has the same class."),
         click.option("--grad-clip", type=click.FloatRange(min=0), default=d.grad_clip, show_default=True,
                      help="Clip each step's gradient norm to this (0: no clipping)."),
         click.option("--epochs", type=click.IntRange(min=1), default=d.epochs, show_default=True),

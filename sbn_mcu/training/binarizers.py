@@ -31,11 +31,19 @@ class SelfBinarizing:
     binary = True
     clips_latent_weights = False
 
-    def weights(self, w: torch.Tensor, v: torch.Tensor, hard: bool) -> torch.Tensor:
-        return sign(w) if hard else torch.tanh(v * w)
+    def weights(self, w: torch.Tensor, v: torch.Tensor, hard: bool, grad_v: float = 0.0) -> torch.Tensor:
+        if hard:
+            return sign(w)
+        sharp = sign(w) if torch.isinf(v) else torch.tanh(v * w)  # v = inf: the finish, sign itself
+        if not 0 < grad_v < float(v):
+            return sharp
+        # forward tanh(v*w); backward the gradient of the gentler tanh(grad_v*w), which still
+        # reaches inputs far from 0 once v is large
+        gentle = torch.tanh(grad_v * w)
+        return sharp.detach() + (gentle - gentle.detach())  # exactly sharp: x - x is 0 in floating point
 
-    def activations(self, x: torch.Tensor, v: torch.Tensor, hard: bool) -> torch.Tensor:
-        return self.weights(x, v, hard)
+    def activations(self, x: torch.Tensor, v: torch.Tensor, hard: bool, grad_v: float = 0.0) -> torch.Tensor:
+        return self.weights(x, v, hard, grad_v)
 
 
 class StraightThrough:
@@ -43,13 +51,13 @@ class StraightThrough:
     binary = True
     clips_latent_weights = True  # its gradient lives in [-1, 1]
 
-    def weights(self, w: torch.Tensor, v: torch.Tensor, hard: bool) -> torch.Tensor:
+    def weights(self, w: torch.Tensor, v: torch.Tensor, hard: bool, grad_v: float = 0.0) -> torch.Tensor:
         if hard:
             return sign(w)
         clipped = w.clamp(-1.0, 1.0)
         return clipped + (sign(w) - clipped).detach()  # forward: sign; backward: 1 inside [-1, 1]
 
-    def activations(self, x: torch.Tensor, v: torch.Tensor, hard: bool) -> torch.Tensor:
+    def activations(self, x: torch.Tensor, v: torch.Tensor, hard: bool, grad_v: float = 0.0) -> torch.Tensor:
         return self.weights(x, v, hard)
 
 
@@ -58,10 +66,10 @@ class Float:
     binary = False
     clips_latent_weights = False
 
-    def weights(self, w: torch.Tensor, v: torch.Tensor, hard: bool) -> torch.Tensor:
+    def weights(self, w: torch.Tensor, v: torch.Tensor, hard: bool, grad_v: float = 0.0) -> torch.Tensor:
         return w
 
-    def activations(self, x: torch.Tensor, v: torch.Tensor, hard: bool) -> torch.Tensor:
+    def activations(self, x: torch.Tensor, v: torch.Tensor, hard: bool, grad_v: float = 0.0) -> torch.Tensor:
         return F.relu(x)
 
 

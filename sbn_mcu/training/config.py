@@ -48,6 +48,12 @@ class TrainConfig:
     weight_norm: bool = True  # sbn: tanh(s * v * w / mean|w|) per output channel; see schedule.py
     weight_v_scale: float = 0.3  # s: weights sharpen from 0.3 to 30 while activations go from 1 to 100
     weight_v_fan_in: float = 0.0  # R: layers of fan-in F < R sharpen sqrt(R / F) times faster; 0: off (probe)
+    grad_v_max: float = 0.0  # sbn: gradients of tanh(min(v, G) * x); 0: of tanh(v * x) (probe)
+    sign_finish: float = 0.0  # sbn: this fraction of the steps, at the end, forwards sign (v = inf) (probe)
+    teacher: Path | None = None  # a float run's model.pt on the same data: distil its soft scores
+    teacher_weight: float = 0.5  # the share of the teacher's term in the loss
+    augment: int = 0  # move each training input by up to this many positions per axis; 0: off
+    flip: bool = False  # mirror half the training inputs along their last axis
     grad_clip: float = 0.0  # largest gradient norm per step; 0: no clipping (see schedule.py)
     calibration_images: int = 10000
     val_images: int = 5000  # held out of the training split to pick the best epoch; 0: keep the last
@@ -58,7 +64,8 @@ DEFAULTS = TrainConfig()
 # Options that must equal the interrupted run's for --resume.
 RESUME_FIELDS = ("dataset", "data", "test_data", "test_split", "input_type", "input_layout", "image_size", "color",
                  "label_column", "input_shape", "normalize", "arch", "method", "epochs", "limit", "seed", "batch_size", "lr", "v_start", "v_end",
-                 "v_shape", "weight_norm", "weight_v_scale", "weight_v_fan_in", "grad_clip", "val_images")
+                 "v_shape", "weight_norm", "weight_v_scale", "weight_v_fan_in", "grad_v_max",
+                 "sign_finish", "teacher", "teacher_weight", "augment", "flip", "grad_clip", "val_images")
 
 
 DATA_FIELDS = ("data_dir", "test_data", "test_split", "input_type", "input_layout", "image_size", "color",

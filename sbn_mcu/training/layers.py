@@ -51,6 +51,7 @@ class SelfBinarizing(nn.Module):
         self.method = "sbn"  # a key of BINARIZERS; set for a whole model with set_method
         self.input_scale = 0  # set by hard_copy on the layer that sees the input: its spec's scale
         self.normalise = False  # weight layers: see binary_weight; set with set_weight_norm
+        self.grad_v = 0.0  # sbn: the sharpness of the gradient, when below v; set with set_sharpness
 
     def _exact(self, x: torch.Tensor, layer) -> torch.Tensor:
         """Hard mode on the input: sum the input spec's integers q exactly, then scale once.
@@ -73,7 +74,7 @@ def binary_weight(layer: nn.Module) -> torch.Tensor:
     w = layer.weight
     if layer.normalise and layer.method == "sbn" and not layer.hard:
         w = w / w.abs().mean(dim=tuple(range(1, w.dim())), keepdim=True).clamp_min(1e-12)
-    return BINARIZERS[layer.method].weights(w, layer.v, layer.hard)
+    return BINARIZERS[layer.method].weights(w, layer.v, layer.hard, layer.grad_v)
 
 
 class WeightBinarizing(SelfBinarizing):
@@ -146,7 +147,7 @@ class SBActivation(SelfBinarizing):
         self._init_sbn()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return BINARIZERS[self.method].activations(x, self.v, self.hard)
+        return BINARIZERS[self.method].activations(x, self.v, self.hard, self.grad_v)
 
 
 @saved()
@@ -264,17 +265,21 @@ def set_weight_norm(model: nn.Module, normalise: bool) -> nn.Module:
     return model
 
 
-def set_sharpness(model: nn.Module, v: float, weight_scale: float = 1.0, fan_in_reference: float = 0.0) -> None:
+def set_sharpness(model: nn.Module, v: float, weight_scale: float = 1.0, fan_in_reference: float = 0.0,
+                  grad_v_max: float = 0.0) -> None:
     """Set ``v`` in every activation and ``weight_scale * v`` in every weight layer (a global schedule).
 
     With ``fan_in_reference`` R > 0, a weight layer of fan-in F < R sharpens
     ``sqrt(R / F)`` times faster: with few taps, each weight that is still
-    soft changes the sum more once it is exported as ±1.
+    soft changes the sum more once it is exported as ±1. With ``grad_v_max``
+    G > 0, the gradient is that of ``tanh(min(v, G) * x)`` (see the binarizer).
     """
     for module in model.modules():
         if isinstance(module, WeightBinarizing):
             fan_in = module.weight[0].numel()
             boost = max(1.0, (fan_in_reference / fan_in) ** 0.5) if fan_in_reference > 0 else 1.0
             module.v.fill_(v * weight_scale * boost)
+            module.grad_v = grad_v_max * weight_scale * boost
         elif isinstance(module, SelfBinarizing):
             module.v.fill_(v)
+            module.grad_v = grad_v_max

@@ -33,7 +33,7 @@ from .binarizers import METHODS
 from .checkpoint import TRAINING_STATE, load_training_state, save, save_checkpoint
 from .config import DATA_FIELDS, TrainConfig, plain
 from .distributed import Ranks, distributed_ranks, resolve_device, start_group
-from .inputs import normalise
+from .inputs import augment, normalise
 from .layers import clip_latent_weights, hard_copy, set_hard, set_method, set_sharpness, set_weight_norm
 from .plots import plot_curves
 from .schedule import SHAPES, Sharpening
@@ -136,6 +136,12 @@ def train(config: TrainConfig, out_dir: Path, progress: bool = True,
         raise SbnError(f"--weight-v-scale must be positive and finite, not {config.weight_v_scale}")
     if not 0 <= config.weight_v_fan_in < float("inf"):
         raise SbnError(f"--weight-v-fan-in must be 0 (off) or positive and finite, not {config.weight_v_fan_in}")
+    if not 0 <= config.sign_finish < 1:
+        raise SbnError(f"--sign-finish must be a fraction from 0 to below 1, not {config.sign_finish}")
+    if not 0 <= config.teacher_weight <= 1:
+        raise SbnError(f"--teacher-weight must be between 0 and 1, not {config.teacher_weight}")
+    if config.augment < 0:
+        raise SbnError(f"--augment must be 0 (off) or a number of positions, not {config.augment}")
     if not 0 <= config.grad_clip < float("inf"):
         raise SbnError(f"--grad-clip must be 0 (off) or positive and finite, not {config.grad_clip}")
     ranks = distributed_ranks()
@@ -176,6 +182,9 @@ def _train(config: TrainConfig, out_dir: Path, progress: bool, model: nn.Sequent
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)
     spec = dataset.spec(config.normalize)
+    if (config.augment or config.flip) and len(spec.shape) < 2:
+        raise SbnError(f"--augment and --flip move inputs along their positions, and inputs of shape "
+                       f"{'x'.join(map(str, spec.shape))} have none: give --input-shape CxL or CxHxW")
     if dataset.x_val is not None:
         train_x, train_y, val_x, val_y = dataset.x_train, dataset.y_train, dataset.x_val, dataset.y_val
     else:
@@ -208,10 +217,13 @@ def _train(config: TrainConfig, out_dir: Path, progress: bool, model: nn.Sequent
         raise SbnError(f"{len(train_x)} training images are too few for {ranks.world} process(es); "
                        "raise --limit or lower --val-images")
     total = steps_per_epoch * config.epochs
-    sharpening = Sharpening(config.v_start, config.v_end, total, config.v_shape)
+    # the last sign_finish of the steps forward sign with the gradient of tanh at v_end
+    finish = min(int(round(config.sign_finish * total)), total - 1)
+    sharpening = Sharpening(config.v_start, config.v_end, total - finish, config.v_shape)
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
     lr_schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, total)
     loss_fn = nn.CrossEntropyLoss()
+    teacher = _teacher(config, spec, device)
     generator = torch.Generator().manual_seed(config.seed)
     calibration = train_x[:config.calibration_images]
     metrics: list[dict] = []
@@ -237,9 +249,18 @@ def _train(config: TrainConfig, out_dir: Path, progress: bool, model: nn.Sequent
                    leave=False, unit="batch")
         for step in bar:
             idx = order[step * config.batch_size:(step + 1) * config.batch_size][ranks.rank::ranks.world]
-            set_sharpness(model, sharpening.value, config.weight_v_scale, config.weight_v_fan_in)
+            if sharpening.step_count < total - finish:
+                set_sharpness(model, sharpening.value, config.weight_v_scale, config.weight_v_fan_in, config.grad_v_max)
+            else:
+                set_sharpness(model, math.inf, config.weight_v_scale, config.weight_v_fan_in,
+                              min(config.grad_v_max or config.v_end, config.v_end))
             x, y = normalise(spec, train_x[idx]).to(device), train_y[idx].to(device)
-            loss = loss_fn(trainer(x), y)
+            if config.augment or config.flip:
+                x = augment(x, generator, config.augment, config.flip)
+            scores = trainer(x)
+            loss = loss_fn(scores, y)
+            if teacher is not None:
+                loss = (1 - config.teacher_weight) * loss + config.teacher_weight * distillation(scores, teacher(x))
             if not torch.isfinite(loss.detach()):
                 _diverged(out_dir, epoch, step, f"the loss is {loss.item()}")
             optimiser.zero_grad(set_to_none=True)
@@ -272,6 +293,34 @@ def _train(config: TrainConfig, out_dir: Path, progress: bool, model: nn.Sequent
     save_checkpoint(out_dir / "model.pt", model, config, metrics[:best["epoch"]], spec, data_record, best["epoch"])
     _write_metrics(out_dir, config, metrics, best["epoch"])
     return model, metrics
+
+
+TEMPERATURE = 4.0  # softens the teacher's scores, so that its ranking of the wrong classes teaches too
+
+
+def distillation(scores: torch.Tensor, teacher_scores: torch.Tensor) -> torch.Tensor:
+    """Hinton's distillation term: T² · KL(teacher ‖ student) at temperature T."""
+    return TEMPERATURE ** 2 * nn.functional.kl_div(
+        nn.functional.log_softmax(scores / TEMPERATURE, dim=1),
+        nn.functional.log_softmax(teacher_scores / TEMPERATURE, dim=1), log_target=True, reduction="batchmean")
+
+
+def _teacher(config: TrainConfig, spec: InputSpec, device: torch.device):
+    """The frozen teacher network of ``config.teacher``, checked against the data; or None."""
+    if config.teacher is None:
+        return None
+    from .checkpoint import load_checkpoint
+
+    teacher, state = load_checkpoint(config.teacher)
+    theirs = state["spec"]
+    if theirs.shape != spec.shape or theirs.num_classes != spec.num_classes:
+        raise SbnError(f"--teacher {config.teacher} takes inputs of shape {'x'.join(map(str, theirs.shape))} "
+                       f"in {theirs.num_classes} classes, but the data has {'x'.join(map(str, spec.shape))} in "
+                       f"{spec.num_classes}: train the teacher on the same data")
+    teacher = teacher.to(device).eval()
+    for p in teacher.parameters():
+        p.requires_grad_(False)
+    return lambda x: teacher(x).detach()
 
 
 def _diverged(out_dir: Path, epoch: int, step: int, why: str):
