@@ -7,7 +7,7 @@ from sbn_mcu.errors import SbnError
 from sbn_mcu.ir import input_spec
 from sbn_mcu.ir.input_spec import InputSpec
 from sbn_mcu.ir.model import FrozenModel
-from sbn_mcu.ops import Dense
+from sbn_mcu.ops import Dense, Flatten
 
 
 @pytest.mark.parametrize("dtype", list(input_spec.TYPES))
@@ -112,3 +112,16 @@ def test_frozen_model_carries_its_spec_and_reads_version_1_files(tmp_path):
     old = FrozenModel.load(tmp_path / "old.sbn.npz")
     assert old.spec == InputSpec((6,), "uint8", "flat") and old.class_name(3) == "3"
     assert zipfile.is_zipfile(tmp_path / "old.sbn.npz")
+
+
+def test_an_input_shape_that_does_not_fit_the_layers_is_named_as_the_model_records_it():
+    model = FrozenModel(InputSpec((1, 28, 29)), [Flatten(), Dense(np.ones((2, 784), np.int8))])
+    with pytest.raises(SbnError, match=r"the model's input shape \(1, 28, 29\) does not fit its layers "
+                                       r"\(dense layer expects 784 inputs but gets shape \(812,\)\)"):
+        model.shapes()
+
+
+def test_a_recorded_input_shape_that_is_no_shape_is_named():
+    spec = InputSpec((784,), layout="flat").to_dict()
+    with pytest.raises(SbnError, match=r"input spec is malformed \(input shape \(-784,\) .*train or export"):
+        InputSpec.from_dict({**spec, "shape": [-784]})

@@ -139,7 +139,7 @@ static void answer_info(void)
     send_frame(SBN_MSG_INFO_REPLY, reply, (uint16_t)(13u + sizeof name - 1u));
 }
 
-static void answer_infer(void)
+static void sbn_answer_infer(void)
 {
     uint32_t start;
     uint32_t cycles;
@@ -214,7 +214,7 @@ static void serve_frame(void)
     if (header[0] == SBN_MSG_INFO) {
         answer_info();
     } else {
-        answer_infer();
+        sbn_answer_infer();
     }
 }
 

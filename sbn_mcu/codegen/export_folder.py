@@ -5,6 +5,12 @@ model ``NAME.sbn.npz``, ``summary.json``, the build fragments, and a manifest
 that records the name, the single-header flag and every file export wrote.
 Export replaces only those files: anything else in the folder is the user's,
 and export refuses to touch a folder that holds it.
+
+A folder holds one export. Exporting another name into it replaces the
+earlier export, whose files its manifest lists, rather than refusing: the
+manifest says exactly what is ours to remove, and a folder that builds two
+models would need two runtimes anyway. :func:`check_replaceable` decides it
+before any work, and :meth:`ExportFolder.write` applies the same rule.
 """
 
 from __future__ import annotations

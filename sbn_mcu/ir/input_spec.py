@@ -229,7 +229,7 @@ class InputSpec:
             return cls(tuple(d["shape"]), d["dtype"], d["layout"], d.get("normalisation", "range"),
                        tuple(d.get("multipliers", ())), tuple(d.get("offsets", ())),
                        int(d.get("per_channel_scale", 0)), tuple(d.get("class_names", ())))
-        except (KeyError, TypeError, ValueError) as err:
+        except (KeyError, TypeError, ValueError, SbnError) as err:
             raise SbnError(f"the model's input spec is malformed ({err}); train or export it again") from None
 
 

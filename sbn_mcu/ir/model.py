@@ -61,7 +61,11 @@ class FrozenModel:
         """The input shape followed by every layer's output shape."""
         shapes = [tuple(self.input_shape)]
         for layer in self.layers:
-            shapes.append(layer.output_shape(shapes[-1]))
+            try:
+                shapes.append(layer.output_shape(shapes[-1]))
+            except SbnError as err:  # a layer sees a derived shape: name the one the model records
+                raise SbnError(f"the model's input shape {self.input_shape} does not fit its layers ({err}); "
+                               "train or export it again") from None
         return shapes
 
     @property
