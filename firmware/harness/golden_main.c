@@ -4,7 +4,7 @@
  *
  * golden.h is written per build by sbn_mcu.verify.golden.run_golden. It defines
  * SBN_INFER, SBN_INPUT_SIZE, SBN_NUM_CLASSES, SBN_GOLDEN_COUNT and the arrays
- * sbn_golden_inputs, sbn_golden_expected and sbn_golden_argmax.
+ * sbn_golden_inputs, sbn_golden_scores and sbn_golden_classes.
  *
  * Output, one item per line, parsed by the host:
  *   vector <i> ok
@@ -191,7 +191,7 @@ static int check_vector(uint32_t i)
     sbn_puts("vector ");
     sbn_put_u32(i);
     for (j = 0u; j < SBN_NUM_CLASSES; j++) {
-        if (scores[j] != sbn_golden_expected[i][j]) {
+        if (scores[j] != sbn_golden_scores[i][j]) {
             if (ok) {
                 sbn_puts(" FAIL");
                 ok = 0;
@@ -201,10 +201,10 @@ static int check_vector(uint32_t i)
             sbn_puts("]=");
             sbn_put_i32(scores[j]);
             sbn_puts(" expected ");
-            sbn_put_i32(sbn_golden_expected[i][j]);
+            sbn_put_i32(sbn_golden_scores[i][j]);
         }
     }
-    if (got_class != sbn_golden_argmax[i]) {
+    if (got_class != sbn_golden_classes[i]) {
         if (ok) {
             sbn_puts(" FAIL");
             ok = 0;
@@ -212,7 +212,7 @@ static int check_vector(uint32_t i)
         sbn_puts(" argmax=");
         sbn_put_i32(got_class);
         sbn_puts(" expected ");
-        sbn_put_i32(sbn_golden_argmax[i]);
+        sbn_put_i32(sbn_golden_classes[i]);
     }
     sbn_puts(ok ? " ok\n" : "\n");
     return ok;

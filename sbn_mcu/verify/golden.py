@@ -17,6 +17,7 @@ import numpy as np
 from ..codegen.environment import render
 from ..codegen.names import check_name
 from ..errors import SbnError
+from ..ir import reference
 from ..ir.input_spec import TYPES
 from ..targets.cores import Core, resolve_core
 from ..toolchain.cross import build_objects, size
@@ -57,12 +58,11 @@ class GoldenResult:
 
 def golden_header(name: str, header: str, inputs: np.ndarray, expected: np.ndarray) -> str:
     """The golden vectors as a C header for the QEMU harness."""
+    classes = reference.predict(expected).tolist()
     return render(
-        "firmware/harness/golden.h.j2", name=name, macro=name.upper(), header=header,
-        count=inputs.shape[0], input_size=inputs.shape[1],
-        num_classes=expected.shape[1],
-        inputs=inputs.tolist(), expected=expected.tolist(),
-        argmax=np.argmax(expected, axis=1).tolist())
+        "firmware/harness/golden.h.j2", prefix="sbn", name=name, NAME=name.upper(), header=header,
+        count=inputs.shape[0], input_size=inputs.shape[1], num_classes=expected.shape[1],
+        inputs=inputs.tolist(), scores=expected.tolist(), classes=classes, class_names=list(map(str, classes)))
 
 
 def check_golden_arrays(inputs: np.ndarray, expected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -31,7 +31,7 @@ def golden_files(name: str, inputs: np.ndarray, scores: np.ndarray, class_names=
     (and the model's class names, by index: the class numbers by default)."""
     classes = reference.predict(scores)
     class_names = class_names or [str(c) for c in range(scores.shape[1])]
-    context = dict(name=name, NAME=name.upper(), count=len(inputs), input_size=inputs.shape[1],
+    context = dict(prefix=name, name=name, NAME=name.upper(), count=len(inputs), input_size=inputs.shape[1],
                    num_classes=scores.shape[1], inputs=inputs.tolist(), scores=scores.tolist(),
                    classes=classes.tolist(), class_names=[class_names[c] for c in classes])
     arrays = io.BytesIO()
