@@ -28,10 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .codegen import ExportFolder, implementation_stub
+from .codegen import ExportFolder
 from .errors import SbnError
 from .data import as_batch
-from .toolchain.host import HOST_CFLAGS, compile_host
+from .toolchain.gcc import HOST_CFLAGS, compile_host
 
 SHARED_FLAGS = ("-shared", "-fPIC")
 
@@ -69,7 +69,7 @@ class HostModel:
 
     def library(self) -> Path:
         """The shared library, compiled into the cache unless it is there already."""
-        texts = self.folder.c_texts()
+        texts = self.folder.build_texts()
         lib = cache_dir() / _key(self.name, texts) / f"lib{self.name}.so"
         if lib.is_file():
             return lib
@@ -82,11 +82,8 @@ class HostModel:
             # The C as it is now, copied, so that the key matches what was compiled.
             for fname, text in texts.items():
                 (tmp / fname).write_text(text)
-            source = tmp / f"{self.name}.c"
-            if self.folder.single_header:
-                source = tmp / f"{self.name}_impl.c"
-                source.write_text(implementation_stub(self.name))
-            built = compile_host([source], tmp / lib.name, include_dirs=[tmp], extra_flags=SHARED_FLAGS)
+            sources = [tmp / fname for fname in texts if fname.endswith(".c")]
+            built = compile_host(sources, tmp / lib.name, include_dirs=[tmp], extra_flags=SHARED_FLAGS)
             os.replace(built, lib)  # atomic: a concurrent loader sees no half-written library
         return lib
 

@@ -55,7 +55,8 @@ def test_single_header_matches_the_reference_and_links_once(frozen, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["net.cmake", "net.h", "net.mk", "net" + SUFFIX, "sbn-export.json",
                                                      "summary.json"]
     pixels = np.random.default_rng(0).integers(0, 256, (30, frozen.input_size), dtype=np.uint8)
-    got = verify.host_scores(out, "net", pixels, frozen.num_classes, extra_flags=["-Wconversion", "-Wshadow"])
+    got = verify.host_scores(out, "net", pixels, frozen.num_classes, extra_flags=["-Wconversion", "-Wshadow"],
+                             sources=codegen.ExportFolder.open(out).sources(tmp_path))
     np.testing.assert_array_equal(got, reference.run(frozen, pixels))
     # a second translation unit that only declares: no duplicate symbols at link time
     (tmp_path / "impl.c").write_text('#define NET_IMPLEMENTATION\n#include "net.h"\n')

@@ -4,6 +4,6 @@ summary and the export folder. Numpy and jinja2 only."""
 from .export_folder import ExportFolder
 from .names import check_name
 from .plan import Plan, plan
-from .render import build_fragments, implementation_stub, model_sources
+from .render import build_fragments, model_sources
 
-__all__ = ["ExportFolder", "Plan", "build_fragments", "check_name", "implementation_stub", "model_sources", "plan"]
+__all__ = ["ExportFolder", "Plan", "build_fragments", "check_name", "model_sources", "plan"]

@@ -25,7 +25,7 @@ from ..errors import SbnError
 from ..files import write_folder
 from ..ir.model import SUFFIX, FrozenModel
 from .plan import plan
-from .render import build_fragments, implementation_stub, model_sources
+from .render import build_fragments, model_sources
 from .summary import summarise
 
 MANIFEST = "sbn-export.json"
@@ -108,13 +108,25 @@ class ExportFolder:
             crc = zlib.crc32(f"{fname}\0{text}\0".encode(), crc)
         return crc
 
+    def build_texts(self) -> dict[str, str]:
+        """What a build of the model needs, by name: its C files and, for a single header, the
+        one-line ``NAME_impl.c`` that compiles its implementation (the one place it is written)."""
+        texts = self.c_texts()
+        if self.single_header:
+            texts[self.stub] = f'#define {self.name.upper()}_IMPLEMENTATION\n#include "{self.name}.h"\n'
+        return texts
+
+    @property
+    def stub(self) -> str:
+        return f"{self.name}_impl.c"
+
     def sources(self, scratch_dir: Path) -> list[Path]:
-        """The C files that build the model: ``NAME.c``, or for a single header a
-        one-line file in ``scratch_dir`` that defines ``NAME_IMPLEMENTATION``."""
+        """The C file that builds the model: ``NAME.c``, or for a single header its
+        ``NAME_impl.c``, written into ``scratch_dir``."""
         if not self.single_header:
             return [self.path / f"{self.name}.c"]
-        stub = Path(scratch_dir) / f"{self.name}_impl.c"
-        stub.write_text(implementation_stub(self.name))
+        stub = Path(scratch_dir) / self.stub
+        stub.write_text(self.build_texts()[self.stub])
         return [stub]
 
 

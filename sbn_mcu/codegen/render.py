@@ -48,8 +48,3 @@ def build_fragments(name: str, single_header: bool = False) -> dict[str, str]:
     context = {"name": name, "NAME": name.upper(), "single_header": single_header}
     return {f"{name}.cmake": render_template("templates/model.cmake.j2", **context),
             f"{name}.mk": render_template("templates/model.mk.j2", **context)}
-
-
-def implementation_stub(name: str) -> str:
-    """The one C file that compiles a single-header export's implementation."""
-    return f'#define {name.upper()}_IMPLEMENTATION\n#include "{name}.h"\n'

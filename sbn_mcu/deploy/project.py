@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..codegen import ExportFolder, Plan, implementation_stub, plan
+from ..codegen import ExportFolder, Plan, plan
 from ..codegen.environment import render
 from ..errors import SbnError
 from ..files import write_folder
@@ -71,9 +71,7 @@ def write_project(export_dir: Path, board_name: str, fw_dir: Path) -> dict:
     flash_estimate, ram_estimate = check_fits(board, plan(model), model.spec.input_bytes)
 
     fw = firmware_dir()
-    files: dict[str, str] = {f"model/{fname}": text for fname, text in export.c_texts().items()}
-    if export.single_header:  # one file compiles its implementation
-        files[f"model/{name}_impl.c"] = implementation_stub(name)
+    files: dict[str, str] = {f"model/{fname}": text for fname, text in export.build_texts().items()}
     for source, subdir in {**_SHARED, f"board/{board.uart_driver}": "src"}.items():
         files[f"{subdir}/{Path(source).name}"] = (fw / source).read_text()
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..codegen import ExportFolder, implementation_stub
+from ..codegen import ExportFolder
 from ..codegen.environment import render
 from ..errors import SbnError
 from ..ir import reference
@@ -21,16 +21,13 @@ def host_scores(out_dir: Path, name: str, pixels: np.ndarray, num_classes: int,
                 extra_flags=(), timeout_s: float = 600, sources: list[Path] | None = None) -> np.ndarray:
     """Scores of the generated C, compiled with the host gcc, for raw inputs (N, INPUT_SIZE) of its type.
 
-    ``sources`` are the model's C files: by default ``NAME.c`` in ``out_dir``,
-    or the implementation stub of a single header."""
+    ``sources`` are the C files that build the model (:meth:`ExportFolder.sources`): by default
+    ``NAME.c`` in ``out_dir``."""
     with tempfile.TemporaryDirectory(prefix="sbn-host-") as tmp:
         tmp = Path(tmp)
         driver = tmp / "host_main.c"
         driver.write_text(render("templates/host_main.c.j2", name=name, NAME=name.upper()))
         model_sources = sources or [Path(out_dir) / f"{name}.c"]
-        if not model_sources[0].is_file():  # a single header
-            model_sources = [tmp / f"{name}_impl.c"]
-            model_sources[0].write_text(implementation_stub(name))
         exe = compile_host([*model_sources, driver], tmp / "model", include_dirs=[Path(out_dir)],
                            extra_flags=extra_flags)
         inputs = tmp / "inputs.bin"

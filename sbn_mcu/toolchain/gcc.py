@@ -1,4 +1,4 @@
-"""The host build: the generated C compiled with gcc, for verification on the host."""
+"""The host gcc: the generated C compiled for the machine that runs sbn-mcu (verify --host, sbn_mcu.host)."""
 
 from __future__ import annotations
 
