@@ -14,7 +14,7 @@ from torch.nn import functional as F
 from conftest import randomize
 from sbn_mcu.training import architectures as models
 from sbn_mcu.errors import SbnError
-from sbn_mcu.training.binarizers import binarize
+from sbn_mcu.training.binarizers import BINARIZERS
 from sbn_mcu.training.layers import (SBActivation, SBConv2d, SBLinear, Scores, hard_copy, set_hard, set_method,
                                      set_sharpness, set_weight_norm)
 from sbn_mcu.training.schedule import Sharpening
@@ -75,13 +75,13 @@ def test_schedule_rejects_invalid_arguments(kwargs):
 
 
 # --------------------------------------------------------------------------
-# binarize
+# binarizers
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_binarize_hard_is_sign_with_sign_zero_plus_one(dtype):
     x = torch.tensor([-3.0, -1e-30, -0.0, 0.0, 1e-30, 2.5, float("inf"), float("-inf")], dtype=dtype)
-    got = binarize(x, torch.tensor(5.0), hard=True)
+    got = BINARIZERS["sbn"].weights(x, torch.tensor(5.0), hard=True)
     assert got.dtype == dtype
     assert got.tolist() == [-1.0, -1.0, 1.0, 1.0, 1.0, 1.0, 1.0, -1.0]
 
@@ -89,7 +89,7 @@ def test_binarize_hard_is_sign_with_sign_zero_plus_one(dtype):
 def test_binarize_hard_matches_elementwise_rule_on_random_values():
     x = torch.randn(1000, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     x[::7] = 0.0
-    got = binarize(x, torch.tensor(1.0), hard=True)
+    got = BINARIZERS["sbn"].weights(x, torch.tensor(1.0), hard=True)
     expected = [1.0 if v >= 0 else -1.0 for v in x.tolist()]
     assert got.tolist() == expected
 
@@ -97,9 +97,23 @@ def test_binarize_hard_matches_elementwise_rule_on_random_values():
 @pytest.mark.parametrize("v", [0.5, 1.0, 7.0, 300.0])
 def test_binarize_soft_is_tanh_of_v_x(v):
     x = torch.linspace(-3, 3, 101, dtype=torch.float64)
-    got = binarize(x, torch.tensor(v, dtype=torch.float64), hard=False)
+    got = BINARIZERS["sbn"].weights(x, torch.tensor(v, dtype=torch.float64), hard=False)
     expected = torch.tensor([math.tanh(v * t) for t in x.tolist()], dtype=torch.float64)
     torch.testing.assert_close(got, expected, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("shape", [(256, 784), (32, 1, 3, 3), (8, 5, 3)])
+@pytest.mark.parametrize("v, grad_v", [(2.0, 0.0), (2.0, 0.7), (2.0, 5.0), (float("inf"), 0.7)])
+def test_normalised_weights_and_their_gradient_equal_the_plain_torch_formula(shape, grad_v, v):
+    w = torch.randn(*shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64, requires_grad=True)
+    upstream = torch.randn(*shape, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    got = BINARIZERS["sbn"].weights(w, torch.tensor(v, dtype=torch.float64), False, grad_v, normalise=True)
+    (got_grad,) = torch.autograd.grad(got, w, upstream)
+    u = w / w.abs().mean(dim=tuple(range(1, w.dim())), keepdim=True)
+    g = grad_v if 0 < grad_v < v else v
+    assert torch.equal(got.detach(), sign(u.detach()) if v == float("inf") else torch.tanh(v * u.detach()))
+    (expected_grad,) = torch.autograd.grad(torch.tanh(g * u), w, upstream)
+    torch.testing.assert_close(got_grad, expected_grad, rtol=1e-10, atol=1e-12)
 
 
 def sign(t: torch.Tensor) -> torch.Tensor:

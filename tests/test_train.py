@@ -135,10 +135,10 @@ def test_resume_without_a_run_is_a_clear_error(tmp_path):
 
 
 def test_ste_gradient_is_hardtanh_and_forward_is_sign():
-    from sbn_mcu.training.binarizers import binarize
+    from sbn_mcu.training.binarizers import BINARIZERS
 
     x = torch.tensor([-2.0, -1.0, -0.3, 0.0, 0.4, 1.0, 1.5], requires_grad=True)
-    y = binarize(x, torch.tensor(1.0), hard=False, method="ste")
+    y = BINARIZERS["ste"].weights(x, torch.tensor(1.0), hard=False)
     assert torch.equal(y.detach(), torch.tensor([-1.0, -1.0, -1.0, 1.0, 1.0, 1.0, 1.0]))
     y.sum().backward()
     assert torch.equal(x.grad, (x.detach().abs() <= 1).float())

@@ -71,10 +71,7 @@ def binary_weight(layer: nn.Module) -> torch.Tensor:
     weights grow or shrink during training. ``sign`` ignores a positive
     scale, so the binary network, and the export, are unchanged.
     """
-    w = layer.weight
-    if layer.normalise and layer.method == "sbn" and not layer.hard:
-        w = w / w.abs().mean(dim=tuple(range(1, w.dim())), keepdim=True).clamp_min(1e-12)
-    return BINARIZERS[layer.method].weights(w, layer.v, layer.hard, layer.grad_v)
+    return BINARIZERS[layer.method].weights(layer.weight, layer.v, layer.hard, layer.grad_v, layer.normalise)
 
 
 class WeightBinarizing(SelfBinarizing):
