@@ -43,9 +43,9 @@ class TrainConfig:
     lr: float = 3e-3
     device: str = "cpu"  # cpu, cuda, or auto (cuda when there is one)
     v_start: float = 1.0
-    v_end: float = 100.0  # chosen on validation: see schedule.py
+    v_end: float = 100.0  # chosen on validation: see docs/training.md
     v_shape: str = "exponential"
-    weight_norm: bool = True  # sbn: tanh(s * v * w / mean|w|) per output channel; see schedule.py
+    weight_norm: bool = True  # sbn: tanh(s * v * w / mean|w|) per output channel; see docs/training.md
     weight_v_scale: float = 0.3  # s: weights sharpen from 0.3 to 30 while activations go from 1 to 100
     weight_v_fan_in: float = 0.0  # R: layers of fan-in F < R sharpen sqrt(R / F) times faster; 0: off (probe)
     grad_v_max: float = 0.0  # sbn: gradients of tanh(min(v, G) * x); 0: of tanh(v * x) (probe)
@@ -54,7 +54,7 @@ class TrainConfig:
     teacher_weight: float = 0.5  # the share of the teacher's term in the loss
     augment: int = 0  # move each training input by up to this many positions per axis; 0: off
     flip: bool = False  # mirror half the training inputs along their last axis
-    grad_clip: float = 0.0  # largest gradient norm per step; 0: no clipping (see schedule.py)
+    grad_clip: float = 0.0  # largest gradient norm per step; 0: no clipping (see docs/training.md)
     calibration_images: int = 10000
     val_images: int = 5000  # held out of the training split to pick the best epoch; 0: keep the last
 
