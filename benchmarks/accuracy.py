@@ -1,7 +1,14 @@
 """Accuracy of SBN against the STE and float baselines, measured on the C.
 
-    python benchmarks/accuracy.py --archs mlp --epochs 15 --seeds 2
-    python benchmarks/accuracy.py --archs mlp,cnn --epochs mlp=15,cnn=3 --seeds 2
+    python benchmarks/accuracy.py --archs mlp --epochs 15 --seeds 5
+    python benchmarks/accuracy.py --archs cnn --epochs 3 --limit cnn=20000 --seeds 2
+    python benchmarks/accuracy.py --archs mlp --seeds 2 --variant cap=grad_v_max=3 --variant kd=teacher=runs/f/model.pt
+    python benchmarks/accuracy.py --readme          # the README's table, from accuracy.json
+
+``--variant NAME=OPTION=VALUE[,OPTION=VALUE]`` adds runs with those training
+options (TrainConfig's names) beside the defaults; an option that only SBN
+reads (``SBN_ONLY``) runs for sbn alone, the others for every method, so the
+comparison stays fair.
 
 For every architecture, method and seed it trains with ``sbn_mcu.training``
 (the same epochs for every method of an architecture), and for the binary
@@ -16,6 +23,7 @@ A benchmark, not a test.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -38,26 +46,48 @@ HERE = Path(__file__).resolve().parent
 METHODS = ("sbn", "ste", "float")
 
 
-def per_arch(value: str, archs: list[str]) -> dict[str, int]:
-    """``15`` for every architecture, or ``mlp=15,cnn=3``."""
-    if "=" not in value:
-        return {arch: int(value) for arch in archs}
+SBN_ONLY = ("v_end", "weight_norm", "weight_v_scale", "weight_v_fan_in", "grad_v_max", "sign_finish")
+README = Path(HERE.parent / "README.md")
+MARKS = ("<!-- accuracy table: python benchmarks/accuracy.py --readme -->", "<!-- end of accuracy table -->")
+
+
+def per_arch(value: str | None, archs: list[str], option: str, default=None) -> dict:
+    """``15`` for every architecture, or ``mlp=15,cnn=3`` (architectures left out get ``default``)."""
+    if value is None or "=" not in value:
+        return {arch: int(value) if value is not None else default for arch in archs}
     given = {k.strip(): int(v) for k, v in (item.split("=") for item in value.split(","))}
-    missing = [a for a in archs if a not in given]
+    missing = [a for a in archs if a not in given and default is None and option == "--epochs"]
     if missing:
-        raise SystemExit(f"error: --epochs names no count for {', '.join(missing)}")
-    return given
+        raise SystemExit(f"error: {option} names no count for {', '.join(missing)}")
+    return {arch: given.get(arch, default) for arch in archs}
 
 
-def one_run(arch: str, method: str, seed: int, epochs: int, args, work: Path) -> dict:
-    run_dir = work / f"{arch}-{method}-{seed}"
-    config = TrainConfig(arch=arch, method=method, epochs=epochs, seed=seed, limit=args.limit,
-                         device=args.device, val_images=args.val_images)
+def variant(text: str) -> tuple[str, dict]:
+    """``cap=grad_v_max=3,sign_finish=0.2`` -> ("cap", {"grad_v_max": 3.0, "sign_finish": 0.2})."""
+    name, _, options = text.partition("=")
+    fields = {f.name: f.type for f in dataclasses.fields(TrainConfig)}
+    parsed = {}
+    for item in options.split(","):
+        key, _, value = item.partition("=")
+        if key not in fields or not value:
+            raise SystemExit(f"error: --variant {text}: {key!r} is not a training option ({', '.join(fields)})")
+        default = getattr(TrainConfig(), key)
+        parsed[key] = (value in ("1", "true", "True") if isinstance(default, bool) else
+                       type(default)(value) if isinstance(default, (int, float)) else Path(value))
+    return name, parsed
+
+
+def one_run(arch: str, method: str, seed: int, epochs: int, limit: int | None, name: str, options: dict,
+            args, work: Path) -> dict:
+    run_dir = work / f"{arch}-{method}-{name}-{seed}"
+    config = TrainConfig(arch=arch, method=method, epochs=epochs, seed=seed, limit=limit,
+                         device=args.device, val_images=args.val_images, **options)
     started = time.perf_counter()
     _, metrics = train(config, run_dir, progress=sys.stderr.isatty())
     best = json.loads((run_dir / "metrics.json").read_text())["best_epoch"]
     last = metrics[-1]
-    result = {"arch": arch, "method": method, "seed": seed, "epochs": epochs, "best_epoch": best,
+    result = {"arch": arch, "method": method, "variant": name, "options": {k: str(v) for k, v in options.items()},
+              "seed": seed, "epochs": epochs, "limit": limit, "best_epoch": best,
               # the median resists other jobs on a shared machine slowing a few epochs
               "train_seconds_per_epoch": statistics.median(m["seconds"] for m in metrics),
               "epoch_seconds": [m["seconds"] for m in metrics],
@@ -78,13 +108,19 @@ def one_run(arch: str, method: str, seed: int, epochs: int, args, work: Path) ->
 
 
 def summarise(runs: list[dict]) -> list[dict]:
+    """One row per architecture, variant and method: the mean over seeds, its spread, the gap and the time."""
     rows = []
-    for arch in dict.fromkeys(r["arch"] for r in runs):
-        float_time = [r["train_seconds_per_epoch"] for r in runs if r["arch"] == arch and r["method"] == "float"]
+    for arch, name in dict.fromkeys((r["arch"], r.get("variant", "default")) for r in runs):
+        float_time = [r["train_seconds_per_epoch"] for r in runs if r["arch"] == arch and r["method"] == "float"
+                      and r.get("variant", "default") in (name, "default")]
         for method in dict.fromkeys(r["method"] for r in runs if r["arch"] == arch):
-            group = [r for r in runs if r["arch"] == arch and r["method"] == method]
+            group = [r for r in runs if r["arch"] == arch and r["method"] == method
+                     and r.get("variant", "default") == name]
+            if not group:
+                continue
             acc = [r["accuracy"] for r in group]
-            row = {"arch": arch, "method": method, "epochs": group[0]["epochs"], "seeds": [r["seed"] for r in group],
+            row = {"arch": arch, "variant": name, "method": method, "epochs": group[0]["epochs"],
+                   "limit": group[0].get("limit"), "seeds": [r["seed"] for r in group],
                    "accuracy_mean": statistics.mean(acc), "accuracy_min": min(acc), "accuracy_max": max(acc),
                    "accuracy_std": statistics.stdev(acc) if len(acc) > 1 else 0.0,
                    "final_soft_hard_gap_mean": statistics.mean(r["final_soft_hard_gap"] for r in group),
@@ -101,30 +137,55 @@ def machine() -> str:
             f"torch {torch.__version__} with {torch.get_num_threads()} thread(s), device as in the command.")
 
 
-def markdown(rows: list[dict], runs: list[dict], command: str) -> str:
-    pct = lambda x: f"{100 * x:.2f}"
+def table(rows: list[dict]) -> list[str]:
+    """The summary table: the README shows the same lines."""
+    pct = lambda x: f"{100 * x:.2f}"  # noqa: E731
+    lines = ["| Arch | Budget | Options | Method | Seeds | Accuracy % (min-max) | Soft-hard gap (pp) | s / epoch "
+             "| ÷ float |", "|---|---|---|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        budget = f"{r['epochs']} epochs" + (f", {r['limit']:,} images" if r.get("limit") else "")
+        gap = "" if r["method"] == "float" else f"{100 * r['final_soft_hard_gap_mean']:+.2f}"
+        ratio = f"{r['time_per_epoch_vs_float']:.2f}" if "time_per_epoch_vs_float" in r else ""
+        lines.append(f"| {r['arch']} | {budget} | {r.get('variant', 'default')} | {r['method']} | {len(r['seeds'])} | "
+                     f"{pct(r['accuracy_mean'])} ({pct(r['accuracy_min'])}-{pct(r['accuracy_max'])}) | {gap} | "
+                     f"{r['train_seconds_per_epoch']:.1f} | {ratio} |")
+    return lines
+
+
+def markdown(rows: list[dict], runs: list[dict], command: str, variants: dict) -> str:
+    pct = lambda x: f"{100 * x:.2f}"  # noqa: E731
     lines = ["# Accuracy: SBN against STE and float, same architecture and epochs", "",
              f"Command: `{command}`", "", machine(), "",
-             "Accuracy is the test accuracy (10,000 images) of `model.pt`, the epoch with the best hard "
+             "Accuracy is the test accuracy of `model.pt`, the epoch with the best hard "
              "accuracy on the validation images held out of the training split; for sbn and ste it is "
              "measured on the exported C (host gcc), for float in torch. Mean over seeds, (min-max). "
              "The soft-hard gap is soft (tanh / latent) minus hard (binary) test accuracy at the final "
              "epoch, in points. Time is the median over epochs of the training loop (no evaluation), "
-             "on this machine.", "",
-             "| Arch | Method | Epochs | Seeds | Accuracy % | Soft-hard gap (pp) | s / epoch | ÷ float |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
-    for r in rows:
-        gap = "" if r["method"] == "float" else f"{100 * r['final_soft_hard_gap_mean']:+.2f}"
-        ratio = f"{r['time_per_epoch_vs_float']:.2f}" if "time_per_epoch_vs_float" in r else ""
-        lines.append(f"| {r['arch']} | {r['method']} | {r['epochs']} | {len(r['seeds'])} | "
-                     f"{pct(r['accuracy_mean'])} ({pct(r['accuracy_min'])}-{pct(r['accuracy_max'])}) | {gap} | "
-                     f"{r['train_seconds_per_epoch']:.1f} | {ratio} |")
-    lines += ["", "Per run:", "", "| Arch | Method | Seed | Accuracy % | Best epoch | Final hard % | Final soft % | Wall s |",
-              "|---|---|---:|---:|---:|---:|---:|---:|"]
+             "on this machine; ÷ float divides it by the float run's of the same budget.", ""]
+    if variants:
+        lines += ["Options: " + "; ".join(f"{name}: " + ", ".join(f"`{k}={v}`" for k, v in opts.items())
+                                           for name, opts in variants.items()), ""]
+    lines += table(rows)
+    lines += ["", "Per run:", "", "| Arch | Options | Method | Seed | Accuracy % | Best epoch | Final hard % | "
+              "Final soft % | Wall s |", "|---|---|---|---:|---:|---:|---:|---:|---:|"]
     for r in runs:
-        lines.append(f"| {r['arch']} | {r['method']} | {r['seed']} | {pct(r['accuracy'])} | {r['best_epoch']} | "
-                     f"{pct(r['final_hard_accuracy'])} | {pct(r['final_soft_accuracy'])} | {r['wall_seconds']} |")
+        lines.append(f"| {r['arch']} | {r.get('variant', 'default')} | {r['method']} | {r['seed']} | "
+                     f"{pct(r['accuracy'])} | {r['best_epoch']} | {pct(r['final_hard_accuracy'])} | "
+                     f"{pct(r['final_soft_accuracy'])} | {r['wall_seconds']} |")
     return "\n".join(lines) + "\n"
+
+
+def write_readme(results: Path) -> None:
+    """Replace the README's accuracy table (between MARKS) with the one from ``results``."""
+    written = json.loads(results.read_text())
+    text = README.read_text()
+    if not all(mark in text for mark in MARKS):
+        raise SystemExit(f"error: {README} lacks the marks {MARKS[0]} ... {MARKS[1]}")
+    head, rest = text.split(MARKS[0])
+    _, tail = rest.split(MARKS[1])
+    block = "\n".join([MARKS[0], f"`{written['command']}`:", ""] + table(written["summary"]) + [MARKS[1]])
+    write_atomically(README, lambda p: p.write_text(head + block + tail))
+    print(f"wrote the accuracy table of {README} from {results}")
 
 
 def main() -> None:
@@ -134,12 +195,19 @@ def main() -> None:
     parser.add_argument("--epochs", default="15", help="epochs for every arch, or per arch: mlp=15,cnn=3")
     parser.add_argument("--seeds", type=int, default=2, help="seeds 0 .. N-1")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
-    parser.add_argument("--limit", type=int, default=None, help="training images (quick smoke runs)")
+    parser.add_argument("--limit", default=None,
+                        help="training images, for every arch or per arch (cnn=20000); default: all")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=OPTION=VALUE[,OPTION=VALUE]",
+                        help="also train with these options (repeatable)")
+    parser.add_argument("--no-default", action="store_true", help="run the variants only")
     parser.add_argument("--val-images", type=int, default=5000)
     parser.add_argument("--threads", type=int, default=None,
                         help="torch CPU threads (1 keeps epoch times steady on a shared machine)")
     parser.add_argument("--out", type=Path, default=HERE, help="where accuracy.json and accuracy.md go")
+    parser.add_argument("--readme", action="store_true", help="only rewrite the README's table from --out's JSON")
     args = parser.parse_args()
+    if args.readme:
+        return write_readme(args.out / "accuracy.json")
     if args.threads:
         torch.set_num_threads(args.threads)
     archs = [a.strip() for a in args.archs.split(",")]
@@ -148,15 +216,19 @@ def main() -> None:
     if bad or args.seeds < 1:
         raise SystemExit(f"error: unknown {', '.join(bad) or 'seed count'}; archs: {', '.join(ARCHITECTURES)}, "
                          f"methods: {', '.join(METHODS)}, --seeds >= 1")
-    epochs = per_arch(args.epochs, archs)
+    epochs = per_arch(args.epochs, archs, "--epochs")
+    limits = per_arch(args.limit, archs, "--limit")
+    variants = dict(variant(v) for v in args.variant)
+    chosen = ({} if args.no_default else {"default": {}}) | variants
     command = "python benchmarks/accuracy.py " + shlex.join(sys.argv[1:])
-    plan = [(a, m, s) for a in archs for m in methods for s in range(args.seeds)]
+    plan = [(a, name, m, s) for a in archs for name, opts in chosen.items() for m in methods
+            if name == "default" or m == "sbn" or not set(opts) <= set(SBN_ONLY) for s in range(args.seeds)]
     runs: list[dict] = []
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="sbn-accuracy-") as tmp:
-        for i, (arch, method, seed) in enumerate(plan, 1):
-            print(f"[{i}/{len(plan)}] {arch} {method} seed {seed}, {epochs[arch]} epochs ...", flush=True)
-            runs.append(one_run(arch, method, seed, epochs[arch], args, Path(tmp)))
+        for i, (arch, name, method, seed) in enumerate(plan, 1):
+            print(f"[{i}/{len(plan)}] {arch} {name} {method} seed {seed}, {epochs[arch]} epochs ...", flush=True)
+            runs.append(one_run(arch, method, seed, epochs[arch], limits[arch], name, chosen[name], args, Path(tmp)))
             r = runs[-1]
             print(f"    accuracy {100 * r['accuracy']:.2f}% ({r['measured_on']}), best epoch {r['best_epoch']}, "
                   f"final soft-hard gap {100 * r['final_soft_hard_gap']:+.2f} pp, "
@@ -164,8 +236,9 @@ def main() -> None:
             rows = summarise(runs)
             write_atomically(args.out / "accuracy.json", lambda p: p.write_text(
                 json.dumps({"command": command, "summary": rows, "runs": runs}, indent=2) + "\n"))
-            write_atomically(args.out / "accuracy.md", lambda p: p.write_text(markdown(rows, runs, command)))
-    print(markdown(summarise(runs), runs, command))
+            write_atomically(args.out / "accuracy.md", lambda p: p.write_text(
+                markdown(rows, runs, command, variants)))
+    print(markdown(summarise(runs), runs, command, variants))
 
 
 if __name__ == "__main__":
