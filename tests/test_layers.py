@@ -1,4 +1,4 @@
-"""Tests for sbn_mcu.layers, sbn_mcu.schedule and the describe/build round trip of sbn_mcu.models."""
+"""Tests for sbn_mcu.training.layers, .binarizers, .schedule and the describe/build round trip of .architectures."""
 
 from __future__ import annotations
 
