@@ -1,9 +1,10 @@
 """Shared helpers for the layer, packing, freeze and random-architecture tests.
 
 Models get their weights and batch-norm statistics from a numpy generator, so
-a test is reproducible from its seed alone. Torch's float64 hard mode is the
-oracle on the torch side, the numpy reference on the integer side. Torch is
-imported inside the helpers, so tests that do not use them need no torch.
+a test is reproducible from its seed alone (``strategies.py`` holds every
+random draw). Torch's float64 hard mode is the oracle on the torch side, the
+numpy reference on the integer side. Torch is imported inside the helpers, so
+tests that do not use them need no torch.
 """
 
 from __future__ import annotations
@@ -50,42 +51,11 @@ def expect_error(match: str, fn, *args, **kwargs) -> str:
     return message
 
 
-def randomize(model, rng: np.random.Generator, input_spread: float = 0.58):
-    """Random weights (some exactly 0 or -0.0) and batch-norm statistics.
+def randomize(model, rng: np.random.Generator, **options):
+    """:func:`strategies.randomize`, imported on use: tests that need no torch import none."""
+    from strategies import randomize
 
-    Batch-norm statistics are scaled to the fan-in of the layer before them so
-    that channels are neither all +1 nor all -1; about a fifth of the gammas
-    are exactly 0 and about half are negative; beta takes both signs.
-    ``input_spread`` is the standard deviation of the first layer's inputs
-    (uniform bytes mapped to [-1, 1] have about 0.58).
-    """
-    import torch
-    from torch import nn
-
-    from sbn_mcu.training.layers import SBConv2d, SBLinear
-
-    fan_in, first = 1, True
-    for m in model.modules():
-        if isinstance(m, (SBLinear, SBConv2d)):
-            w = rng.normal(size=tuple(m.weight.shape))
-            w[rng.random(w.shape) < 0.05] = 0.0
-            w[rng.random(w.shape) < 0.05] = -0.0
-            m.weight.data = torch.from_numpy(w).to(m.weight.dtype)
-            fan_in = int(np.prod(m.weight.shape[1:])) * (input_spread ** 2 if first else 1.0)
-            first = False
-        elif isinstance(m, nn.modules.batchnorm._BatchNorm):
-            n = m.num_features
-            std = float(np.sqrt(max(fan_in, 1e-3)))
-            gamma = rng.normal(size=n) * rng.choice([0.1, 1.0, 10.0], size=n)
-            gamma[rng.random(n) < 0.2] = 0.0
-            mean, var = rng.normal(scale=0.7 * std, size=n), std ** 2 * rng.uniform(0.05, 3.0, size=n)
-            if m.track_running_stats:  # without, batch norm uses each batch's statistics
-                m.running_mean.copy_(torch.from_numpy(mean))
-                m.running_var.copy_(torch.from_numpy(var))
-            if m.affine:
-                m.weight.data = torch.from_numpy(gamma).to(m.weight.dtype)
-                m.bias.data = torch.from_numpy(rng.normal(size=n)).to(m.bias.dtype)
-    return model.eval()
+    return randomize(model, rng, **options)
 
 
 def torch_scores(model, pixels: np.ndarray, spec=None) -> np.ndarray:
