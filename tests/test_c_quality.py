@@ -23,21 +23,10 @@ from sbn_mcu import toolchain
 from sbn_mcu import verify
 from sbn_mcu.training.layers import SBActivation, SBConv2d, SBLinear
 from sbn_mcu.targets import cores
+from strategies import randomize
 
 STRICT = ["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic", "-Wconversion", "-Wshadow"]
 SANITIZE = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-g", "-O1"]
-
-
-def with_random_norms(model, seed):
-    rng = np.random.default_rng(seed)
-    for m in model.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-            n = m.num_features
-            m.running_mean.copy_(torch.from_numpy(rng.normal(0, 2, n)))
-            m.running_var.copy_(torch.from_numpy(rng.uniform(0.5, 10, n)))
-            m.weight.data.copy_(torch.from_numpy(rng.choice([-1.0, 0.0, 0.5, 2.0], n)))
-            m.bias.data.copy_(torch.from_numpy(rng.normal(0, 1, n)))
-    return model
 
 
 def models_to_check():
@@ -52,7 +41,7 @@ def models_to_check():
 @pytest.fixture(scope="module", params=list(models_to_check()), ids=lambda case: case[0])
 def exported(request, tmp_path_factory):
     name, model = request.param
-    frozen = freeze.freeze(with_random_norms(model, 1), (1, 28, 28))
+    frozen = freeze.freeze(randomize(model, np.random.default_rng(1)), (1, 28, 28))
     out = tmp_path_factory.mktemp(name)
     for file, text in codegen.model_sources(frozen, "net").items():
         (out / file).write_text(text)

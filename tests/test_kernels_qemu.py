@@ -19,19 +19,7 @@ from sbn_mcu import toolchain
 from sbn_mcu.training.layers import SBActivation, SBConv1d, SBConv2d, SBLinear
 from sbn_mcu.verify import golden
 from sbn_mcu.targets import cores
-
-
-def randomise_norms(model, rng):
-    for m in model.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-            n = m.num_features
-            m.running_mean.copy_(torch.from_numpy(rng.normal(0, 3, n)))
-            m.running_var.copy_(torch.from_numpy(rng.uniform(0.5, 20, n)))
-            gamma = rng.normal(0, 1, n)
-            gamma[rng.random(n) < 0.15] = 0.0  # constant channels
-            m.weight.data.copy_(torch.from_numpy(gamma))
-            m.bias.data.copy_(torch.from_numpy(rng.normal(0, 1, n)))
-    return model
+from strategies import randomize
 
 
 def architectures():
@@ -73,7 +61,7 @@ CASES = list(architectures())
 @pytest.mark.parametrize("name,shape,model", CASES, ids=[c[0] for c in CASES])
 def test_scores_match_reference_on_core(core, name, shape, model, tmp_path):
     rng = np.random.default_rng(zlib.crc32(f"{name}-{core}".encode()))
-    frozen = freeze.freeze(randomise_norms(model, rng), shape)
+    frozen = freeze.freeze(randomize(model, rng), shape)
     files = codegen.model_sources(frozen, "net")
     for file, text in files.items():
         (tmp_path / file).write_text(text)
