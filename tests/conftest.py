@@ -35,7 +35,8 @@ def pytest_collection_modifyitems(items):
     for item in items:
         module = item.path.stem
         layer = next((name for name, modules in LAYERS.items() if module in modules), "unit")
-        item.add_marker(getattr(pytest.mark, layer))
+        if not any(item.get_closest_marker(name) for name in ("unit", *LAYERS)):  # a test may mark its own
+            item.add_marker(getattr(pytest.mark, layer))
 
 
 def expect_error(match: str, fn, *args, **kwargs) -> str:
