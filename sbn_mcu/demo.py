@@ -38,9 +38,11 @@ def run(config, out: Path, vectors: int, show_result) -> dict:
               "qemu": {k: v for k, v in qemu.items() if k != "passed"},
               "summary": report["total"], "seconds": round(time.perf_counter() - started, 1)}
     write_atomically(out / "report.json", lambda tmp: tmp.write_text(json.dumps(result, indent=2) + "\n"))
+    from .cli.group import train_option_names
     from .report import write_report
 
-    page = write_report(out / "export", out / "report.html", run_dir=out / "run", host=host)
+    page = write_report(out / "export", out / "report.html", run_dir=out / "run", host=host,
+                        train_options=train_option_names())
     click.secho("\nreport", bold=True)
     click.echo(f"  hard-binary accuracy (C, test set)  {100 * host['accuracy']:.2f}%")
     click.echo(f"  mismatches host / QEMU              {host['mismatches']} / {qemu['mismatches']}")

@@ -22,20 +22,11 @@ ARCHITECTURE = ROOT / "docs" / "architecture.md"
 # is gone; a test fails once one is no longer needed.
 KNOWN = {
     # The convolution's lowering evaluates its kernel's scratch macro; it leaves ops/ with the
-    # lowering's types (Site, Step) of ops/base.py (issue 24, item 5).
+    # lowering's types (Site, Step) of ops/base.py.
     ("sbn_mcu.ops.conv2d", "sbn_mcu.runtime"),
     # The lowering packs its weights with ir/packing.py, which moves into ops/ with the same edit.
     ("sbn_mcu.ops.conv2d", "sbn_mcu.ir.packing"),
     ("sbn_mcu.ops.dense", "sbn_mcu.ir.packing"),
-    # The report writes the `sbn-mcu train` line of a run, with the options the command has.
-    ("sbn_mcu.report", "sbn_mcu.cli"),
-    # The commands register on the group that cli/__init__.py defines and then imports them; the
-    # group moves into a module of its own (cli/group.py) once the edits to its options land.
-    ("sbn_mcu.cli.check", "sbn_mcu.cli"),
-    ("sbn_mcu.cli.deploy", "sbn_mcu.cli"),
-    ("sbn_mcu.cli.export", "sbn_mcu.cli"),
-    ("sbn_mcu.cli.report", "sbn_mcu.cli"),
-    ("sbn_mcu.cli.train", "sbn_mcu.cli"),
 }
 
 

@@ -9,7 +9,7 @@ import click
 
 from ..errors import SbnError
 from ..progress import interactive
-from . import DATA_HELP, main
+from .group import DATA_HELP, main
 from ..targets.cores import NAMES as CORES
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..progress import interactive
-from . import ARCH_HELP, DATA_HELP, _config, _data_options, main
+from .group import ARCH_HELP, DATA_HELP, _config, _data_options, main
 from ..training.config import DEFAULTS
 
 

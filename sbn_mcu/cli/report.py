@@ -9,7 +9,7 @@ import click
 from ..errors import SbnError
 from ..progress import interactive
 from ..targets.cores import NAMES as CORES
-from . import DATA_HELP, main
+from .group import DATA_HELP, main, train_option_names
 
 
 @main.command()
@@ -58,7 +58,7 @@ def report(export_dir, out, run_dir, cores, vectors, board, data_path, limit, ti
     progress = interactive()
     step = (lambda text: click.secho(text, bold=True, err=True)) if progress else None
     result = write_report(export_dir, out, run_dir, chosen, board, data_path, limit, vectors, timeout,
-                          step=step, progress=progress)
+                          step=step, progress=progress, train_options=train_option_names())
     click.echo(f"wrote {result['path']} ({result['bytes']:,} bytes): accuracy of the C "
                f"{100 * result['accuracy']:.2f}% on {result['n']:,} test inputs, "
                f"{result['mismatches']} mismatches")

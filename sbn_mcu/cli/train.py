@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import SbnError
-from . import _config, _train_options, main
+from .group import _config, _train_options, main
 from ..training.config import DEFAULTS
 
 

@@ -109,22 +109,17 @@ def find_run(export_dir: Path, meta: dict) -> Path | None:
     return None
 
 
-def _train_options() -> set[str]:
-    """The option names of ``sbn-mcu train`` (``--epochs``, ``--no-weight-norm``, ...)."""
-    from ..cli import main  # the command itself: its options are the ones a command may use
+def _train_command(config: dict, run_dir: str, options: set[str]) -> tuple[str, list[str]]:
+    """The ``sbn-mcu train`` command of a run's config, and the settings no option sets.
 
-    return {name for param in main.commands["train"].params for name in (*param.opts, *param.secondary_opts)}
-
-
-def _train_command(config: dict, run_dir: str) -> tuple[str, list[str]]:
-    """The ``sbn-mcu train`` command of a run's config, and the settings no option sets."""
+    ``options``: the names ``sbn-mcu train`` takes (``--epochs``, ``--no-weight-norm``, ...);
+    the command line passes them in, as it stands above every stage."""
     from ..training.config import DEFAULTS
 
     defaults = {f.name: getattr(DEFAULTS, f.name) for f in fields(DEFAULTS)}
     plain = lambda v: str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v  # noqa: E731
     always = ("arch", "method", "epochs", "seed")
     sizes = ("image_size", "input_shape")
-    options = _train_options()
     args = ["sbn-mcu", "train"]
     if config.get("data") is None:
         args += ["--dataset", str(config.get("dataset", defaults["dataset"]))]
@@ -208,12 +203,12 @@ def _memory(summary: dict, model, board_name: str | None) -> dict:
 
 def _commands(export_arg: str, name: str, single_header: bool, run_arg: str | None, config: dict | None,
               cores: list[str], board: str | None, data_arg: str | None, limit: int | None, vectors: int,
-              out_arg: str) -> list[dict]:
+              out_arg: str, train_options: set[str]) -> list[dict]:
     q = shlex.quote
     data = f" --data {q(data_arg)}" if data_arg else ""
     commands = []
     if run_arg is not None:
-        train, notes = _train_command(config or {}, run_arg)
+        train, notes = _train_command(config or {}, run_arg, train_options)
         commands.append({"figure": "training curves (metrics.json, curves.png)", "command": train,
                          "note": ("also set in the run, with no option: " + ", ".join(notes)) if notes else ""})
         commands.append({"figure": "the export (C, summary.json)",
@@ -264,12 +259,15 @@ def check_out(out: Path) -> Path:
 
 def write_report(export_dir: Path, out: Path, run_dir: Path | None = None, cores=(), board: str | None = None,
                  data_path: Path | None = None, limit: int | None = None, vectors: int = 10,
-                 timeout_s: float = 300, step=None, progress: bool = False, host: dict | None = None) -> dict:
+                 timeout_s: float = 300, step=None, progress: bool = False, host: dict | None = None,
+                 train_options=frozenset()) -> dict:
     """Write the page for ``export_dir`` to ``out``; returns ``{"path", "bytes", "accuracy",
     "mismatches", "seconds"}``. ``step(text)`` hears of each step (the CLI prints it when
     interactive). Bad input is refused before anything runs; mismatches are shown on the
     page, and the caller decides what they mean. ``host``: a result of
-    :func:`~sbn_mcu.verify.verify_host` on the same export and data, not run again."""
+    :func:`~sbn_mcu.verify.verify_host` on the same export and data, not run again.
+    ``train_options``: the option names of ``sbn-mcu train``, to write the run's command
+    (settings with no option become notes)."""
     from ..codegen import ExportFolder
     from ..targets import boards
 
@@ -341,7 +339,8 @@ def write_report(export_dir: Path, out: Path, run_dir: Path | None = None, cores
         "layer_svg": svg.layer_bars(fitting),
         "commands": _commands(str(export_dir), folder.name, folder.single_header,
                               str(run_used) if run_used is not None else None, config, cores, board,
-                              str(data_path) if data_path is not None else None, limit, vectors, str(out)),
+                              str(data_path) if data_path is not None else None, limit, vectors, str(out),
+                              set(train_options)),
         "num": svg.number,
     }
     step(f"[{next(count)}/{plan_steps}] writing {out}")
