@@ -75,8 +75,11 @@ class Conv2d(Op):
                     "pad_h": self.padding[0], "pad_w": self.padding[1], "pool_h": pool_h, "pool_w": pool_w,
                     "pool_stride_h": pool_sh, "pool_stride_w": pool_sw,
                     "out_h": site.out_shape[1], "out_w": site.out_shape[2]}
+        thresholds = self.thresholds
         if site.raw_bytes:
-            packed, kernel = byte_masks(w), "conv_u8"
+            if thresholds is None:
+                raise SbnError("a convolution cannot give the class scores; end the network with a dense layer")
+            (packed, thresholds), kernel = conv_u8_records(w, thresholds), "conv_u8"
         elif site.first:  # integers q: one row of bits per output channel, taps in (c, ky, kx) order
             packed, kernel = pack(w.reshape(out_c, 1, -1)), "conv_q"
         else:
@@ -88,7 +91,7 @@ class Conv2d(Op):
         if self.thresholds is None:
             raise SbnError("a convolution cannot give the class scores; end the network with a dense layer")
         return Step(index=site.index, kernel=kernel, runtime=(f"sbn_{kernel}.c",), title=title,
-                    weights=packed.reshape(-1), thresholds=self.thresholds, threshold_type="int32_t",
+                    weights=packed.reshape(-1), thresholds=thresholds, threshold_type="int32_t",
                     out_shape=site.out_shape, macs=conv_h * conv_w * w[0].size * out_c,
                     integer_input=site.first, weight_bits=w.size,
                     bound=self.accumulator_bound(site.largest_input),
@@ -107,18 +110,35 @@ def axes(pair: tuple[int, int]) -> str:
     return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
 
 
-def byte_masks(weights: np.ndarray) -> np.ndarray:
-    """First-convolution weights as byte masks (255 for +1, 0 for -1).
+def conv_u8_records(weights: np.ndarray, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The first convolution's weights and thresholds as ``sbn_conv_u8`` reads them.
 
-    Per output channel: for each input channel and kernel row, ``(kw + 3) // 4``
-    little-endian words with one byte lane per kernel column; lanes past the
-    kernel width are 0.
+    A channel whose last tap (in ``c, ky, kx`` order) has weight +1 is flipped:
+    its weights negated and its threshold ``t' = 1 - t`` (``acc >= t`` iff not
+    ``-acc >= 1 - t``); the kernel inverts its bit back. Per channel: the byte
+    masks (255 for +1) of every tap but the last, four to a little-endian word,
+    ``W = ceil((taps - 1) / 4)`` words; after the channels, ``ceil(out / 32)``
+    words with bit ``o`` set where channel ``o`` is flipped. The thresholds as the
+    kernel compares them: ``F = D + 2 * (255 * taps + 1)`` with ``D = 255 * taps - t'``
+    clamped to ``[-1, 510 * taps]``.
 
-    >>> byte_masks(np.array([[[[1, -1], [-1, 1]]]])).tolist()
-    [[255, 65280]]
+    >>> words, f = conv_u8_records(np.array([[[[1, -1, 1]]], [[[1, 1, -1]]]]), np.array([5, -3]))
+    >>> words.tolist(), f.tolist()
+    ([65280, 65535, 1], [2301, 2300])
     """
-    out_c, in_c, kh, kw = weights.shape
-    lanes = np.zeros((out_c, in_c, kh, 4 * ((kw + 3) // 4)), dtype=np.uint32)
-    lanes[..., :kw] = np.where(weights > 0, 255, 0)
-    lanes = lanes.reshape(out_c, -1, 4)
-    return (lanes[..., 0] | lanes[..., 1] << 8 | lanes[..., 2] << 16 | lanes[..., 3] << 24).astype(np.uint32)
+    out_c = weights.shape[0]
+    flat = weights.reshape(out_c, -1).astype(np.int64)
+    taps = flat.shape[1]
+    flipped = flat[:, -1] > 0
+    flat = np.where(flipped[:, None], -flat, flat)
+    t = np.where(flipped, 1 - thresholds.astype(np.int64), thresholds.astype(np.int64))
+    words = (taps - 1 + 3) // 4
+    lanes = np.zeros((out_c, 4 * words), dtype=np.uint64)
+    lanes[:, :taps - 1] = np.where(flat[:, :-1] > 0, 255, 0)
+    lanes = lanes.reshape(out_c, words, 4)
+    masks = lanes[..., 0] | lanes[..., 1] << 8 | lanes[..., 2] << 16 | lanes[..., 3] << 24
+    k = np.clip(255 * taps - t, -1, 510 * taps) + 2 * (255 * taps + 1)
+    bits = np.zeros(32 * ((out_c + 31) // 32), dtype=np.uint64)
+    bits[:out_c] = flipped
+    flips = (bits.reshape(-1, 32) << np.arange(32, dtype=np.uint64)).sum(axis=1)
+    return np.concatenate([masks.reshape(-1), flips]).astype(np.uint32), k.astype(np.int64)

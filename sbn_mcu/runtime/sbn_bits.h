@@ -108,6 +108,15 @@ static inline uint32_t sbn_opaque(uint32_t v)
     return v;
 }
 
+/* p, which the compiler may not assume unchanged: loads through it stay where they are written. */
+static inline const uint32_t *sbn_opaque_pointer(const uint32_t *p)
+{
+#if defined(__GNUC__)
+    __asm__("" : "+r"(p));
+#endif
+    return p;
+}
+
 /* Bit counts of a word in 4-bit lanes (each at most 4). */
 SBN_INLINE uint32_t sbn_nibble_counts(uint32_t v)
 {
@@ -115,17 +124,24 @@ SBN_INLINE uint32_t sbn_nibble_counts(uint32_t v)
     return (v & 0x33333333u) + (sbn_opaque(v & 0xCCCCCCCCu) >> 2);
 }
 
-/* Bit count of the 8 words a ^ b in byte lanes (each at most 64): a tree
- * of seven carry-save adders leaves ones, twos, fours and eights, which are
- * counted once each. */
-SBN_INLINE uint32_t sbn_count8(const uint32_t *a, const uint32_t *b)
+/* Bit counts of a word in byte lanes (each at most 8). */
+SBN_INLINE uint32_t sbn_byte_counts(uint32_t v)
+{
+    v = sbn_nibble_counts(v);
+    return (v & 0x0F0F0F0Fu) + (sbn_opaque(v & 0xF0F0F0F0u) >> 4);
+}
+
+/* Bit count of the 8 words a ^ b and of ninth in byte lanes (each at most
+ * 72): a tree of seven carry-save adders leaves ones, twos, fours and eights,
+ * which are counted once each. A ninth word of 0 costs nothing. */
+SBN_INLINE uint32_t sbn_count9(const uint32_t *a, const uint32_t *b, uint32_t ninth)
 {
     uint32_t ones, twos, fours, eights, t1, t2, f1, f2, lo, hi;
     SBN_CSA(t1, ones, a[0] ^ b[0], a[1] ^ b[1], a[2] ^ b[2]);
     SBN_CSA(t2, ones, ones, a[3] ^ b[3], a[4] ^ b[4]);
     SBN_CSA(f1, twos, t1, t2, 0u);
     SBN_CSA(t1, ones, ones, a[5] ^ b[5], a[6] ^ b[6]);
-    SBN_CSA(t2, ones, ones, a[7] ^ b[7], 0u);
+    SBN_CSA(t2, ones, ones, a[7] ^ b[7], ninth);
     SBN_CSA(f2, twos, twos, t1, t2);
     SBN_CSA(eights, fours, f1, f2, 0u);
     lo = sbn_nibble_counts(ones) + (sbn_nibble_counts(twos) << 1);    /* at most 12 a nibble */
@@ -133,6 +149,12 @@ SBN_INLINE uint32_t sbn_count8(const uint32_t *a, const uint32_t *b)
     lo = (lo & 0x0F0F0F0Fu) + (sbn_opaque(lo & 0xF0F0F0F0u) >> 4);
     hi = (hi & 0x0F0F0F0Fu) + (sbn_opaque(hi & 0xF0F0F0F0u) >> 4);
     return lo + (hi << 2);
+}
+
+/* The same for 8 words. */
+SBN_INLINE uint32_t sbn_count8(const uint32_t *a, const uint32_t *b)
+{
+    return sbn_count9(a, b, 0u);
 }
 
 /* Number of differing bits between a and b over n words: blocks of eight
@@ -143,17 +165,20 @@ SBN_INLINE uint32_t sbn_mismatches_inline(const uint32_t *a, const uint32_t *b, 
     for (; n >= 16u; n -= 8u, a += 8, b += 8) { /* word loop: mismatches */
         total += sbn_bytesum(sbn_count8(a, b));
     }
-    if (n >= 8u) { /* the last block shares the final sum with the words after it */
+    if (n >= 9u) { /* the last block takes a ninth word into its tree (rows of 3x3 taps of 32 channels) */
+        lanes = sbn_count9(a, b, a[8] ^ b[8]);
+        n -= 9u;
+        a += 9;
+        b += 9;
+    } else if (n == 8u) { /* the last block shares the final sum with the words after it */
         lanes = sbn_count8(a, b);
-        n -= 8u;
-        a += 8;
-        b += 8;
+        n = 0u;
     }
-    for (; n >= 3u; n -= 3u, a += 3, b += 3) { /* two triples and a pair at most: lanes stay below 137 */
+    for (; n >= 3u; n -= 3u, a += 3, b += 3) { /* two triples at most: 48 a lane, 120 with the block */
         lanes += sbn_count3(a[0] ^ b[0], a[1] ^ b[1], a[2] ^ b[2]);
     }
-    if (n > 0u) { /* one or two words left */
-        lanes += sbn_count3(a[0] ^ b[0], n > 1u ? a[1] ^ b[1] : 0u, 0u);
+    for (; n > 0u; n--) { /* two words at most: 16 a lane; 128 in all without a block */
+        lanes += sbn_byte_counts(*a++ ^ *b++);
     }
     return total + sbn_bytesum(lanes);
 }

@@ -19,14 +19,14 @@
 #define SBN_CONV_BITS_SCRATCH_WORDS(in_c, kh, kw, window) \
     ((window) * ((kh) * (kw) * (((in_c) + 31u) / 32u) + (kh) * (kw) + 1u))
 
-SBN_API void sbn_conv_bits(const uint32_t *in, const uint32_t *w, const sbn_conv *geometry,
+SBN_API SBN_NOINLINE void sbn_conv_bits(const uint32_t *in, const uint32_t *w, const sbn_conv *geometry,
                           const int32_t *thr, uint32_t *out, uint32_t *scratch)
 {
     const sbn_conv g = *geometry; /* a copy the compiler keeps at hand, as a value parameter was */
     const uint32_t in_words = (g.in_c + 31u) >> 5, out_words = (g.out_c + 31u) >> 5;
     const uint32_t taps = g.kh * g.kw, row_words = taps * in_words, stride = row_words + taps + 1u;
     const uint32_t window = g.pool_h * g.pool_w;
-    uint32_t py, px, d, dy, dx, ky, kx, i, j, o, word = 0u;
+    uint32_t py, px, d, dy, dx, ky, kx, i, j, o, k, word = 0u;
     for (py = 0u; py < g.out_h; py++) {
         for (px = 0u; px < g.out_w; px++) {
             uint32_t *dst = out + (py * g.out_w + px) * out_words;
@@ -54,21 +54,30 @@ SBN_API void sbn_conv_bits(const uint32_t *in, const uint32_t *w, const sbn_conv
                     dy++;
                 }
             }
-            for (o = 0u; o < g.out_c; o++) {
+            for (o = 0u, k = 0u; o < g.out_c; o++) {
                 const uint32_t *wo = w + o * row_words;
+                const int32_t t = thr[o];
                 uint32_t bit = 0u;
                 for (d = 0u; d < window && bit == 0u; d++) {
                     uint32_t *xs = scratch + d * stride, *outside = xs + row_words;
                     const uint32_t n_out = outside[taps];
+                    /* read the weights afresh at each evaluation: kept on the stack for the whole
+                     * window, they cost more stores than the loads they save */
+                    const uint32_t *we = sbn_opaque_pointer(wo);
                     for (j = 0u; j < n_out; j++) {
                         for (i = 0u; i < in_words; i++) {
-                            xs[outside[j] + i] = wo[outside[j] + i];
+                            xs[outside[j] + i] = we[outside[j] + i];
                         }
                     }
-                    const int32_t m = (int32_t)sbn_mismatches(xs, wo, row_words);
-                    bit = (uint32_t)((int32_t)((taps - n_out) * g.in_c) - m - m >= thr[o]);
+                    const int32_t m = (int32_t)sbn_mismatches_inline(xs, we, row_words);
+                    bit = (uint32_t)((int32_t)((taps - n_out) * g.in_c) - m - m >= t);
                 }
-                word = sbn_put_bit(dst, o, g.out_c, word, bit);
+                word |= bit << k;
+                if (++k == 32u || o + 1u == g.out_c) {
+                    *dst++ = word;
+                    word = 0u;
+                    k = 0u;
+                }
             }
         }
     }

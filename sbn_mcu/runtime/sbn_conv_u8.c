@@ -1,12 +1,25 @@
 /* Convolution on raw uint8 input (C, H, W) with fused threshold, packing and
  * max pooling. As in the dense uint8 kernel, a ±1 weight is a byte mask m
- * (255 or 0) and acc = 255 * n - 2 * sum(p ^ m) over the n taps inside the
- * input. The weights are stored as byte masks, one row of (kw + 3) / 4
- * words per input channel and kernel row (lanes past kw are 0). Each conv
- * position gathers its pixels into the same layout once; a tap outside the
- * input takes the weight's own byte per channel, so it adds nothing, exactly
- * like torch's zero padding. usada8 sums four |p - m| = p ^ m at a time on
- * cores with the DSP extension. */
+ * (255 or 0) and acc = 255 * n - 2 * S, S = sum(|p - m|) over the n taps
+ * inside the input.
+ *
+ * The export flips channels (ops/conv2d.py, conv_u8_records): a channel whose
+ * last tap (in c, ky, kx order) has weight +1 is computed negated, with
+ * threshold t' = 1 - t, and its bit is inverted afterwards (one XOR per
+ * output word with the flip words). So every channel's last tap has mask 0
+ * and adds the same p to every channel: it starts the sum. The other taps'
+ * masks are packed four to a word, W = ceil((taps - 1) / 4) words per
+ * channel, and thr[o] holds the threshold as F = D + 2H, D = 255 * taps - t'
+ * clamped to [-1, 510 * taps], H = 255 * taps + 1 (so that F > 0 and every
+ * compare below is unsigned):
+ *   - every tap inside the input: bit = (F >= 2 * (H + S)), two usada8, one
+ *     compare and one rrx per channel on cores with the DSP extension;
+ *   - at the borders: with S0 the sum with the padded taps' pixels 0 and S1
+ *     with them 255, S0 + S1 = 2 * S + 255 * (taps - n), so
+ *     bit = (F >= 2H + S0 + S1): four usada8 per channel, no threshold per
+ *     border case.
+ * Each conv position of the pooling window is gathered once, and every
+ * channel swept; the pooled word is the OR of the window's words. */
 #ifndef SBN_CONV_U8_C
 #define SBN_CONV_U8_C
 
@@ -14,11 +27,9 @@
 #include "sbn_conv.h"
 #include "sbn_kernels.h"
 
-/* Scratch words for one call: per position of the pooling window, the
- * gathered pixels and their valid lanes (in_c * kh * ((kw + 3) / 4) words
- * each) and a count. */
-#define SBN_CONV_U8_SCRATCH_WORDS(in_c, kh, kw, window) \
-    ((window) * (2u * (in_c) * (kh) * (((kw) + 3u) / 4u) + 1u))
+/* Scratch words for one call: one conv position's taps, their valid lanes, and
+ * the taps with 255 at the padded ones. */
+#define SBN_CONV_U8_SCRATCH_WORDS(in_c, kh, kw, window) (3u * (((in_c) * (kh) * (kw) + 3u) / 4u))
 
 static inline uint32_t sbn_xor_sum4(uint32_t p, uint32_t m, uint32_t acc)
 {
@@ -29,78 +40,236 @@ static inline uint32_t sbn_xor_sum4(uint32_t p, uint32_t m, uint32_t acc)
 #endif
 }
 
-SBN_API void sbn_conv_u8(const uint8_t *in, const uint32_t *w, const sbn_conv *geometry,
+/* Taps of the conv position whose top-left tap is (iy, ix), as bytes in
+ * (c, ky, kx) order in px, 0 where padded, and 0xFF lanes in valid where
+ * inside the input; returns the number of taps inside. */
+static uint32_t sbn_conv_u8_gather(const uint8_t *in, const sbn_conv *g, int32_t iy, int32_t ix, uint32_t *px,
+                                   uint32_t *valid)
+{
+    const uint32_t taps = g->in_c * g->kh * g->kw, words = (taps + 3u) >> 2;
+    uint32_t c, ky, kx, t = 0u, n = 0u;
+    for (c = 0u; c < words; c++) {
+        px[c] = 0u;
+        valid[c] = 0u;
+    }
+    if (g->kw <= 4u && iy >= 0 && ix >= 0 && (uint32_t)iy + g->kh <= g->in_h && (uint32_t)ix + 4u <= g->in_w) {
+        /* inside the input, rows of at most four taps: a word load per row */
+        const uint32_t lanes = 0xFFFFFFFFu >> (8u * (4u - g->kw));
+        for (c = 0u; c < g->in_c; c++) {
+            const uint8_t *row = in + (c * g->in_h + (uint32_t)iy) * g->in_w + (uint32_t)ix;
+            for (ky = 0u; ky < g->kh; ky++, row += g->in_w, t += g->kw) {
+                const uint32_t v = sbn_load4(row) & lanes, shift = 8u * (t & 3u);
+                px[t >> 2] |= v << shift;
+                valid[t >> 2] |= lanes << shift;
+                if (shift + 8u * g->kw > 32u) {
+                    px[(t >> 2) + 1u] |= v >> (32u - shift);
+                    valid[(t >> 2) + 1u] |= lanes >> (32u - shift);
+                }
+            }
+        }
+        return taps;
+    }
+    for (c = 0u; c < g->in_c; c++) {
+        for (ky = 0u; ky < g->kh; ky++) {
+            const int32_t y = iy + (int32_t)ky;
+            for (kx = 0u; kx < g->kw; kx++, t++) {
+                const int32_t x = ix + (int32_t)kx;
+                if (y >= 0 && y < (int32_t)g->in_h && x >= 0 && x < (int32_t)g->in_w) {
+                    px[t >> 2] |= (uint32_t)in[(c * g->in_h + (uint32_t)y) * g->in_w + (uint32_t)x] << (8u * (t & 3u));
+                    valid[t >> 2] |= 0xFFu << (8u * (t & 3u));
+                    n++;
+                }
+            }
+        }
+    }
+    return n;
+}
+
+/* The three bytes from (y, ix) on of a one-channel input, 0 where outside it,
+ * and their valid lanes. */
+static inline uint32_t sbn_conv_u8_row3(const uint8_t *in, const sbn_conv *g, int32_t y, int32_t ix,
+                                        uint32_t *lanes)
+{
+    uint32_t v = 0u, l = 0u, k;
+    if (y >= 0 && y < (int32_t)g->in_h) {
+        const uint8_t *row = in + (uint32_t)y * g->in_w;
+        for (k = 0u; k < 3u; k++) {
+            const int32_t x = ix + (int32_t)k;
+            if (x >= 0 && x < (int32_t)g->in_w) {
+                v |= (uint32_t)row[x] << (8u * k);
+                l |= 0xFFu << (8u * k);
+            }
+        }
+    }
+    *lanes = l;
+    return v;
+}
+
+#if SBN_DSP
+/* Two channels of two mask words each, their sums in r0 and r2: carry =
+ * (F >= 2 * S), shifted into the top of word. */
+#define SBN_CONV_U8_PAIR \
+    "ldmia %[rec]!, {r0, r1, r2, r3}\n\t" \
+    "ldmia %[thr]!, {r4, r5}\n\t" \
+    "usada8 r0, %[p0], r0, %[h]\n\t" \
+    "usada8 r0, %[p1], r1, r0\n\t" \
+    "cmp r4, r0, lsl #1\n\t" \
+    "rrx %[word], %[word]\n\t" \
+    "usada8 r2, %[p0], r2, %[h]\n\t" \
+    "usada8 r2, %[p1], r3, r2\n\t" \
+    "cmp r5, r2, lsl #1\n\t" \
+    "rrx %[word], %[word]\n\t"
+#define SBN_CONV_U8_ONE \
+    "ldmia %[rec]!, {r0, r1}\n\t" \
+    "ldr r4, [%[thr]], #4\n\t" \
+    "usada8 r0, %[p0], r0, %[h]\n\t" \
+    "usada8 r0, %[p1], r1, r0\n\t" \
+    "cmp r4, r0, lsl #1\n\t" \
+    "rrx %[word], %[word]\n\t"
+/* At a border: the sums with the padded pixels 0 (p) and 255 (q) together. */
+#define SBN_CONV_U8_BORDER \
+    "ldmia %[rec]!, {r0, r1}\n\t" \
+    "ldr r2, [%[thr]], #4\n\t" \
+    "usada8 r3, %[p0], r0, %[h]\n\t" \
+    "usada8 r3, %[p1], r1, r3\n\t" \
+    "usada8 r3, %[q0], r0, r3\n\t" \
+    "usada8 r3, %[q1], r1, r3\n\t" \
+    "cmp r2, r3\n\t" \
+    "rrx %[word], %[word]\n\t"
+#define SBN_CONV_U8_LOOP(BODY) \
+    __asm__("1:\n\t" BODY "subs %[n], %[n], #1\n\t" "bne 1b\n\t" \
+            : [rec] "+r"(rec), [thr] "+r"(thr), [n] "+r"(n), [word] "+r"(word) \
+            : [p0] "r"(p0), [p1] "r"(p1), [h] "r"(h) \
+            : "r0", "r1", "r2", "r3", "r4", "r5", "cc", "memory")
+
+/* The bits of count (1..32) channels of two mask words, every tap inside;
+ * the first channel's in bit 32 - count: the caller shifts them down. Not
+ * inlined: the loop takes 13 registers. */
+SBN_NOINLINE static uint32_t sbn_conv_u8_inside2(const uint32_t *rec, const int32_t *thr, uint32_t count,
+                                                 uint32_t p0, uint32_t p1, uint32_t h)
+{
+    uint32_t word = 0u, n = count >> 3;
+    if (n > 0u) {
+        SBN_CONV_U8_LOOP(SBN_CONV_U8_PAIR SBN_CONV_U8_PAIR SBN_CONV_U8_PAIR SBN_CONV_U8_PAIR);
+    }
+    n = count & 7u;
+    if (n > 0u) {
+        SBN_CONV_U8_LOOP(SBN_CONV_U8_ONE);
+    }
+    return word;
+}
+
+/* The same at a border: p with the padded pixels 0, q with them 255. */
+SBN_NOINLINE static uint32_t sbn_conv_u8_border2(const uint32_t *rec, const int32_t *thr, uint32_t count,
+                                                 uint32_t p0, uint32_t p1, uint32_t q0, uint32_t q1, uint32_t h)
+{
+    uint32_t word = 0u, n = count;
+    __asm__("1:\n\t" SBN_CONV_U8_BORDER "subs %[n], %[n], #1\n\t" "bne 1b\n\t"
+            : [rec] "+r"(rec), [thr] "+r"(thr), [n] "+r"(n), [word] "+r"(word)
+            : [p0] "r"(p0), [p1] "r"(p1), [q0] "r"(q0), [q1] "r"(q1), [h] "r"(h)
+            : "r0", "r1", "r2", "r3", "cc", "memory");
+    return word;
+}
+#endif
+
+SBN_API SBN_NOINLINE void sbn_conv_u8(const uint8_t *in, const uint32_t *w, const sbn_conv *geometry,
                         const int32_t *thr, uint32_t *out, uint32_t *scratch)
 {
     const sbn_conv g = *geometry; /* a copy the compiler keeps at hand, as a value parameter was */
-    const uint32_t kw = (g.kw + 3u) >> 2, row_words = g.in_c * g.kh * kw, stride = 2u * row_words + 1u;
-    const uint32_t out_words = (g.out_c + 31u) >> 5, window = g.pool_h * g.pool_w, full = g.in_c * g.kh * g.kw;
-    uint32_t py, px, d, dy, dx, c, ky, kx, r, o, word = 0u;
+    const uint32_t taps = g.in_c * g.kh * g.kw, last = taps - 1u, words = (last + 3u) >> 2;
+    const uint32_t out_words = (g.out_c + 31u) >> 5, window = g.pool_h * g.pool_w;
+    const uint32_t *flip = w + g.out_c * words;
+    uint32_t *px = scratch, *valid = scratch + ((taps + 3u) >> 2), *high = valid + ((taps + 3u) >> 2);
+    /* the lanes of the last mask word that hold taps */
+    const uint32_t tail = (last & 3u) == 0u ? 0xFFFFFFFFu : 0xFFFFFFFFu >> (32u - 8u * (last & 3u));
+    /* 3x3 kernels over one channel, the usual first layer: three word loads per position */
+    const uint32_t three = g.in_c == 1u && g.kh == 3u && g.kw == 3u && g.in_w >= 4u;
+    uint32_t py, qx, d, dy, dx, o, j, r;
     for (py = 0u; py < g.out_h; py++) {
-        for (px = 0u; px < g.out_w; px++) {
-            uint32_t *dst = out + (py * g.out_w + px) * out_words;
-            for (d = 0u, dy = 0u, dx = 0u; d < window; d++) { /* gather: pixels, valid lanes, count */
-                uint32_t *patch = scratch + d * stride, *inside = patch + row_words, n = 0u;
-                int32_t iy = (int32_t)((py * g.pool_stride_h + dy) * g.stride_h) - (int32_t)g.pad_h;
-                int32_t ix = (int32_t)((px * g.pool_stride_w + dx) * g.stride_w) - (int32_t)g.pad_w;
-                const uint32_t fast = kw == 1u && iy >= 0 && ix >= 0 && (uint32_t)iy + g.kh <= g.in_h
-                                      && (uint32_t)ix + 4u <= g.in_w;
-                r = 0u;
-                if (fast) {
-                    /* inside the input and one word per kernel row: word loads */
-                    const uint32_t lanes = 0xFFFFFFFFu >> (8u * (4u - g.kw));
-                    for (c = 0u; c < g.in_c; c++) {
-                        const uint8_t *row = in + (c * g.in_h + (uint32_t)iy) * g.in_w + (uint32_t)ix;
-                        for (ky = 0u; ky < g.kh; ky++, r++, row += g.in_w) {
-                            patch[r] = sbn_load4(row) & lanes;
-                            inside[r] = lanes;
-                        }
-                    }
-                    n = full;
+        for (qx = 0u; qx < g.out_w; qx++) {
+            uint32_t *dst = out + (py * g.out_w + qx) * out_words;
+            for (j = 0u; j < out_words; j++) {
+                dst[j] = 0u;
+            }
+            for (d = 0u, dy = 0u, dx = 0u; d < window; d++) {
+                const int32_t iy = (int32_t)((py * g.pool_stride_h + dy) * g.stride_h) - (int32_t)g.pad_h;
+                const int32_t ix = (int32_t)((qx * g.pool_stride_w + dx) * g.stride_w) - (int32_t)g.pad_w;
+                const uint32_t *rec = w;
+                uint32_t n, x, h, valid_last = 1u;
+                if (three && iy >= 0 && ix >= 0 && (uint32_t)iy + 3u <= g.in_h && (uint32_t)ix + 3u <= g.in_w) {
+                    /* rows a, b, c: px = (a0 a1 a2 b0) (b1 b2 c0 c1), x = c2; the last column reads
+                     * from one byte before, so that no load passes the input */
+                    const uint32_t back = (uint32_t)ix + 4u > g.in_w, shift = 8u * back;
+                    const uint8_t *row = in + (uint32_t)iy * g.in_w + (uint32_t)ix - back;
+                    const uint32_t a = sbn_load4(row) >> shift, b = sbn_load4(row + g.in_w) >> shift;
+                    const uint32_t c = sbn_load4(row + 2u * g.in_w) >> shift;
+                    px[0] = (a & 0x00FFFFFFu) | b << 24;
+                    px[1] = ((b >> 8) & 0xFFFFu) | c << 16;
+                    x = (c >> 16) & 0xFFu;
+                    n = taps;
+                } else if (three) { /* the same at a border, three bytes a row, 0 where padded */
+                    uint32_t a, b, c, va, vb, vc;
+                    a = sbn_conv_u8_row3(in, &g, iy, ix, &va);
+                    b = sbn_conv_u8_row3(in, &g, iy + 1, ix, &vb);
+                    c = sbn_conv_u8_row3(in, &g, iy + 2, ix, &vc);
+                    px[0] = a | b << 24;
+                    px[1] = b >> 8 | (c & 0xFFFFu) << 16;
+                    valid[0] = va | vb << 24;
+                    valid[1] = vb >> 8 | (vc & 0xFFFFu) << 16;
+                    x = c >> 16;
+                    valid_last = vc >> 16 & 1u;
+                    n = 0u; /* not every tap: the border sums below */
+                } else {
+                    const uint32_t lane = 8u * (last & 3u);
+                    n = sbn_conv_u8_gather(in, &g, iy, ix, px, valid);
+                    x = (px[last >> 2] >> lane) & 0xFFu;
+                    valid_last = (valid[last >> 2] >> lane) & 1u;
+                    px[last >> 2] &= ~(0xFFu << lane); /* the last tap starts the sum */
+                    valid[last >> 2] &= ~(0xFFu << lane);
                 }
-                for (c = 0u; c < g.in_c && !fast; c++) {
-                    for (ky = 0u; ky < g.kh; ky++) {
-                        int32_t y = iy + (int32_t)ky;
-                        for (kx = 0u; kx < g.kw; kx += 4u, r++) {
-                            uint32_t p = 0u, v = 0u, l;
-                            for (l = 0u; l < 4u && kx + l < g.kw; l++) {
-                                int32_t x = ix + (int32_t)(kx + l);
-                                if (y >= 0 && y < (int32_t)g.in_h && x >= 0 && x < (int32_t)g.in_w) {
-                                    p |= (uint32_t)in[(c * g.in_h + (uint32_t)y) * g.in_w + (uint32_t)x] << (8u * l);
-                                    v |= 0xFFu << (8u * l);
-                                    n++;
-                                }
+                if (n == taps) {
+                    h = x + 255u * taps + 1u;
+                } else { /* the sums with the padded pixels 0 and 255, and the last tap's of both */
+                    for (r = 0u; r < words; r++) {
+                        high[r] = px[r] | (~valid[r] & (r + 1u < words ? 0xFFFFFFFFu : tail));
+                    }
+                    h = (valid_last ? 2u * x : 255u) + 2u * (255u * taps + 1u);
+                }
+                for (j = 0u, o = 0u; j < out_words; j++) {
+                    const uint32_t count = g.out_c - o > 32u ? 32u : g.out_c - o;
+                    uint32_t word = 0u, k;
+#if SBN_DSP
+                    if (words == 2u) {
+                        word = (n == taps ? sbn_conv_u8_inside2(rec, thr + o, count, px[0], px[1], h)
+                                          : sbn_conv_u8_border2(rec, thr + o, count, px[0], px[1], high[0], high[1], h))
+                               >> (32u - count);
+                        rec += count * words;
+                        o += count;
+                    } else
+#endif
+                    if (n == taps) {
+                        for (k = 0u; k < count; k++, o++, rec += words) {
+                            uint32_t s = h;
+                            for (r = 0u; r < words; r++) {
+                                s = sbn_xor_sum4(px[r], rec[r], s);
                             }
-                            patch[r] = p;
-                            inside[r] = v;
+                            word |= (uint32_t)((uint32_t)thr[o] >= 2u * s) << k;
+                        }
+                    } else {
+                        for (k = 0u; k < count; k++, o++, rec += words) {
+                            uint32_t s = h;
+                            for (r = 0u; r < words; r++) {
+                                s = sbn_xor_sum4(high[r], rec[r], sbn_xor_sum4(px[r], rec[r], s));
+                            }
+                            word |= (uint32_t)((uint32_t)thr[o] >= s) << k;
                         }
                     }
+                    dst[j] |= word ^ flip[j];
                 }
-                inside[row_words] = n;
                 if (++dx == g.pool_w) { /* no division: M0 has none */
                     dx = 0u;
                     dy++;
                 }
-            }
-            for (o = 0u; o < g.out_c; o++) {
-                const uint32_t *wo = w + o * row_words;
-                uint32_t bit = 0u;
-                for (d = 0u; d < window && bit == 0u; d++) {
-                    const uint32_t *patch = scratch + d * stride, *inside = patch + row_words;
-                    const uint32_t n = inside[row_words];
-                    uint32_t sum = 0u;
-                    if (n == full) {
-                        for (r = 0u; r < row_words; r++) {
-                            sum = sbn_xor_sum4(patch[r], wo[r], sum);
-                        }
-                    } else {
-                        for (r = 0u; r < row_words; r++) {
-                            sum = sbn_xor_sum4((patch[r] & inside[r]) | (wo[r] & ~inside[r]), wo[r], sum);
-                        }
-                    }
-                    bit = (uint32_t)((int32_t)(255u * n) - (int32_t)sum - (int32_t)sum >= thr[o]);
-                }
-                word = sbn_put_bit(dst, o, g.out_c, word, bit);
             }
         }
     }
