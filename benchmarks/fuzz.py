@@ -167,12 +167,12 @@ def run_one(index: int, seed: int, n_inputs: int, qemu_every: int, failures: str
     stage = "freeze"
     try:
         fm = freeze(model, spec)
+        stage = "codegen"
         plan = codegen.plan(fm)
         result["arch"] = f"{spec.dtype} {spec.layout} {'x'.join(map(str, shape))}: " + \
             "; ".join(f"{step.title} ({step.kernel})" for step in plan.steps)
         result["layers"] = [type(layer).__name__ for layer in fm.layers]
         result["kernels"] = sorted({step.kernel for step in plan.steps})
-        stage = "codegen"
         files = codegen.model_sources(fm, NAME)
         stage = "reference"
         expected = reference.run(fm, raw)
@@ -225,7 +225,7 @@ def code_state() -> dict:
     made during a run, which could explain a failure."""
     def git(*cmd):
         run = subprocess.run(["git", *cmd], cwd=ROOT, capture_output=True, text=True, timeout=30)
-        return run.stdout.strip() if run.returncode == 0 else ""
+        return run.stdout.rstrip() if run.returncode == 0 else ""  # status lines start with a space
 
     digest = hashlib.sha256()
     for folder in (ROOT / "sbn_mcu", ROOT / "templates"):
