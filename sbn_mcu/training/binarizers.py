@@ -39,23 +39,26 @@ class SharpTanh(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, v: torch.Tensor, grad_v: float, normalise: bool) -> torch.Tensor:
         flat = x.reshape(len(x), -1) if normalise else x
-        mean = flat.abs().mean(dim=1, keepdim=True).clamp_min(1e-12) if normalise else None
-        u = flat / mean if normalise else flat
-        y = sign(u) if torch.isinf(v) else torch.tanh(v * u)
+        # per output channel 1 / mean|w|; a Python 1 where nothing is normalised
+        inverse = 1 / flat.abs().mean(dim=1, keepdim=True).clamp_min(1e-12) if normalise else 1
         g = grad_v if 0 < grad_v < float(v) else v
-        slope = y if g is v else torch.tanh(g * u)
-        ctx.save_for_backward(u, slope, mean)
-        ctx.g, ctx.normalise, ctx.shape = g, normalise, x.shape
+        y = sign(flat) if torch.isinf(v) else torch.tanh(flat * (v * inverse))
+        slope = y if g is v else torch.tanh(flat * (g * inverse))
+        ctx.save_for_backward(flat, slope, inverse if normalise else None)
+        ctx.g, ctx.shape = g, x.shape
         return y.view(x.shape)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):
-        u, slope, mean = ctx.saved_tensors
-        grad_u = torch.ops.aten.tanh_backward(grad.reshape(slope.shape), slope) * ctx.g
-        if ctx.normalise:  # u = w / mean|w|, and the mean depends on every w_j through sign(w_j) / n
-            along = (grad_u * u).sum(dim=1, keepdim=True) / u.shape[1]
-            grad_u = torch.addcmul(grad_u, torch.sign(u), along, value=-1) / mean
-        return grad_u.view(ctx.shape), None, None, None
+        flat, slope, inverse = ctx.saved_tensors
+        grad_u = torch.ops.aten.tanh_backward(grad.reshape(slope.shape), slope)
+        if inverse is None:
+            return (grad_u * ctx.g).view(ctx.shape), None, None, None
+        # u = w / mean|w|, and the mean depends on every w_j through sign(w_j) / n:
+        # dL/dw_j = G_j / m - sign(w_j) * sum_i(G_i w_i) / (n m^2), with G = dL/du
+        scaled = grad_u * (ctx.g * inverse)
+        along = (scaled * flat).sum(dim=1, keepdim=True) * (inverse / flat.shape[1])
+        return torch.addcmul(scaled, torch.sign(flat), along, value=-1).view(ctx.shape), None, None, None
 
 
 class SelfBinarizing:
