@@ -131,17 +131,42 @@ SBN_INLINE uint32_t sbn_byte_counts(uint32_t v)
     return (v & 0x0F0F0F0Fu) + (sbn_opaque(v & 0xF0F0F0F0u) >> 4);
 }
 
+/* x = a[i] ^ b[i], y = a[i + 1] ^ b[i + 1]: on Thumb-2 two ldrd, which
+ * compilers do not pair here by themselves. */
+#if SBN_THUMB2
+#define SBN_XOR2(a, b, i, x, y) \
+    do { \
+        uint32_t a0_, a1_, b0_, b1_; \
+        __asm__("ldrd %0, %1, [%4, #%c6]\n\t" \
+                "ldrd %2, %3, [%5, #%c6]" \
+                : "=&r"(a0_), "=&r"(a1_), "=&r"(b0_), "=&r"(b1_) \
+                : "r"(a), "r"(b), "n"(4 * (i)), "m"(*(const uint32_t(*)[8])(a)), "m"(*(const uint32_t(*)[8])(b))); \
+        x = a0_ ^ b0_; \
+        y = a1_ ^ b1_; \
+    } while (0)
+#else
+#define SBN_XOR2(a, b, i, x, y) \
+    do { \
+        x = (a)[i] ^ (b)[i]; \
+        y = (a)[(i) + 1] ^ (b)[(i) + 1]; \
+    } while (0)
+#endif
+
 /* Bit count of the 8 words a ^ b and of ninth in byte lanes (each at most
  * 72): a tree of seven carry-save adders leaves ones, twos, fours and eights,
  * which are counted once each. A ninth word of 0 costs nothing. */
 SBN_INLINE uint32_t sbn_count9(const uint32_t *a, const uint32_t *b, uint32_t ninth)
 {
-    uint32_t ones, twos, fours, eights, t1, t2, f1, f2, lo, hi;
-    SBN_CSA(t1, ones, a[0] ^ b[0], a[1] ^ b[1], a[2] ^ b[2]);
-    SBN_CSA(t2, ones, ones, a[3] ^ b[3], a[4] ^ b[4]);
+    uint32_t ones, twos, fours, eights, t1, t2, f1, f2, lo, hi, x0, x1, x2, x3, x4, x5, x6, x7;
+    SBN_XOR2(a, b, 0, x0, x1);
+    SBN_XOR2(a, b, 2, x2, x3);
+    SBN_XOR2(a, b, 4, x4, x5);
+    SBN_XOR2(a, b, 6, x6, x7);
+    SBN_CSA(t1, ones, x0, x1, x2);
+    SBN_CSA(t2, ones, ones, x3, x4);
     SBN_CSA(f1, twos, t1, t2, 0u);
-    SBN_CSA(t1, ones, ones, a[5] ^ b[5], a[6] ^ b[6]);
-    SBN_CSA(t2, ones, ones, a[7] ^ b[7], ninth);
+    SBN_CSA(t1, ones, ones, x5, x6);
+    SBN_CSA(t2, ones, ones, x7, ninth);
     SBN_CSA(f2, twos, twos, t1, t2);
     SBN_CSA(eights, fours, f1, f2, 0u);
     lo = sbn_nibble_counts(ones) + (sbn_nibble_counts(twos) << 1);    /* at most 12 a nibble */
