@@ -129,6 +129,8 @@ def conv_u8_records(weights: np.ndarray, thresholds: np.ndarray) -> tuple[np.nda
     out_c = weights.shape[0]
     flat = weights.reshape(out_c, -1).astype(np.int64)
     taps = flat.shape[1]
+    if 1530 * taps + 2 >= 2 ** 31:  # the largest F, an int32
+        raise SbnError(f"a first convolution of {taps} taps per output is too large for sbn_conv_u8")
     flipped = flat[:, -1] > 0
     flat = np.where(flipped[:, None], -flat, flat)
     t = np.where(flipped, 1 - thresholds.astype(np.int64), thresholds.astype(np.int64))

@@ -59,7 +59,9 @@ class Dense(Op):
 
 
 def fits_int16(values: np.ndarray) -> bool:
-    """>>> fits_int16(np.array([-32768, 32767])), fits_int16(np.array([32768]))
+    """Whether every value fits an int16_t.
+
+    >>> fits_int16(np.array([-32768, 32767])), fits_int16(np.array([32768]))
     (True, False)
     """
     return bool(values.size == 0 or (values.min() >= -2 ** 15 and values.max() < 2 ** 15))
