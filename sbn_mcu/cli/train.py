@@ -31,8 +31,9 @@ def train(out, resume, **kw):
     (binary) test accuracy and the hard accuracy on the validation images;
     batch-norm statistics are re-estimated in hard mode, and the checkpoint
     keeps them.
-    model.pt is the epoch with the best validation accuracy: the network to
-    export. The same --seed gives the same checkpoint on the CPU.
+    model.pt is the last epoch whose validation accuracy came within one
+    standard error of the best so far (an earlier epoch must beat it by more
+    than the noise): the network to export. The same --seed gives the same checkpoint on the CPU.
 
     Under torchrun the processes train one model data-parallel (gloo on the
     CPU, NCCL with one GPU per process); --batch-size stays the global batch.
@@ -66,7 +67,8 @@ def train(out, resume, **kw):
         return
     chosen = exported_record(out)
     best = chosen["epoch"]
-    why = (f"best hard validation accuracy {100 * chosen['val_hard_accuracy']:.2f}%"
+    why = (f"hard validation accuracy {100 * chosen['val_hard_accuracy']:.2f}%, within one standard error "
+           "of the best"
            if "val_hard_accuracy" in chosen else "the last; no validation")
     click.echo(f"hard-binary test accuracy {100 * chosen['hard_accuracy']:.2f}% "
                f"(soft {100 * chosen['soft_accuracy']:.2f}%) at epoch {best} of {len(metrics)} ({why}); "

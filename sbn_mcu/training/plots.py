@@ -29,7 +29,7 @@ def _plot(plt, metrics: list[dict], path: Path, best_epoch: int | None) -> None:
     if "val_hard_accuracy" in metrics[0]:
         acc_ax.plot(epochs, [100 * m["val_hard_accuracy"] for m in metrics], "^:", label="hard, validation")
     if best_epoch:
-        acc_ax.axvline(best_epoch, color="0.6", linestyle="-.", label=f"best epoch {best_epoch} (exported)")
+        acc_ax.axvline(best_epoch, color="0.6", linestyle="-.", label=f"epoch {best_epoch} (exported)")
     acc_ax.set_xlabel("epoch")
     acc_ax.set_xlim(0.5, max(epochs) + 0.5)
     acc_ax.set_ylabel("accuracy (%; test unless marked)")
