@@ -90,9 +90,10 @@ static uint32_t sbn_conv_u8_gather(const uint8_t *in, const sbn_conv *g, int32_t
 static inline uint32_t sbn_conv_u8_row3(const uint8_t *in, const sbn_conv *g, int32_t y, int32_t ix,
                                         uint32_t *lanes)
 {
-    uint32_t v = 0u, l = 0u, k;
+    uint32_t v = 0u, l = 0u;
     if (y >= 0 && y < (int32_t)g->in_h) {
         const uint8_t *row = in + (uint32_t)y * g->in_w;
+        uint32_t k;
         for (k = 0u; k < 3u; k++) {
             const int32_t x = ix + (int32_t)k;
             if (x >= 0 && x < (int32_t)g->in_w) {
@@ -236,7 +237,7 @@ SBN_API SBN_NOINLINE void sbn_conv_u8(const uint8_t *in, const uint32_t *w, cons
                     h = (valid_last ? 2u * x : 255u) + 2u * (255u * taps + 1u);
                 }
                 for (j = 0u, o = 0u; j < out_words; j++) {
-                    const uint32_t count = g.out_c - o > 32u ? 32u : g.out_c - o;
+                    const uint32_t count = j + 1u < out_words ? 32u : g.out_c - 32u * j; /* 1..32 */
                     uint32_t word = 0u, k;
 #if SBN_DSP
                     if (words == 2u) {
