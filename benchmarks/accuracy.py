@@ -38,7 +38,7 @@ import torch
 
 from sbn_mcu.export import export
 from sbn_mcu.training.architectures import ARCHITECTURES
-from sbn_mcu.files import write_atomically
+from sbn_mcu.files import write_atomically, write_between_marks
 from sbn_mcu.training import TrainConfig, train
 from sbn_mcu.verify import verify_host
 
@@ -178,13 +178,7 @@ def markdown(rows: list[dict], runs: list[dict], command: str, variants: dict) -
 def write_readme(results: Path) -> None:
     """Replace the README's accuracy table (between MARKS) with the one from ``results``."""
     written = json.loads(results.read_text())
-    text = README.read_text()
-    if not all(mark in text for mark in MARKS):
-        raise SystemExit(f"error: {README} lacks the marks {MARKS[0]} ... {MARKS[1]}")
-    head, rest = text.split(MARKS[0])
-    _, tail = rest.split(MARKS[1])
-    block = "\n".join([MARKS[0], f"`{written['command']}`:", ""] + table(written["summary"]) + [MARKS[1]])
-    write_atomically(README, lambda p: p.write_text(head + block + tail))
+    write_between_marks(README, MARKS, [f"`{written['command']}`:", ""] + table(written["summary"]))
     print(f"wrote the accuracy table of {README} from {results}")
 
 

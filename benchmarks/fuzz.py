@@ -295,17 +295,11 @@ def table(s: dict) -> list[str]:
 
 def write_readme(results: Path) -> None:
     """Replace the README's fuzz table (between MARKS) with the one from ``results``."""
-    from sbn_mcu.files import write_atomically
+    from sbn_mcu.files import write_between_marks
 
     summary = json.loads(results.read_text())
-    text = README.read_text()
-    if not all(mark in text for mark in MARKS):
-        raise SystemExit(f"error: {README} lacks the marks {MARKS[0]} ... {MARKS[1]}")
-    head, rest = text.split(MARKS[0])
-    _, tail = rest.split(MARKS[1])
-    block = "\n".join([MARKS[0], f"`{summary['command']}` ({summary['wall_time_s']:.0f} s):", ""]
-                      + table(summary) + [MARKS[1]])
-    write_atomically(README, lambda p: p.write_text(head + block + tail))
+    write_between_marks(README, MARKS, [f"`{summary['command']}` ({summary['wall_time_s']:.0f} s):", ""]
+                        + table(summary))
     print(f"wrote the fuzz table of {README} from {results}")
 
 

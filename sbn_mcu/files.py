@@ -100,6 +100,17 @@ def write_atomically(path: Path, write) -> None:
         raise
 
 
+def write_between_marks(path: Path, marks: tuple[str, str], lines: list[str]) -> None:
+    """Replace what lies between the two ``marks`` lines of ``path`` (a README's generated table)."""
+    text = Path(path).read_text()
+    if not all(mark in text for mark in marks):
+        raise SbnError(f"{path} lacks the marks {marks[0]} ... {marks[1]}")
+    head, rest = text.split(marks[0])
+    _, tail = rest.split(marks[1])
+    block = "\n".join([marks[0], *lines, marks[1]])
+    write_atomically(Path(path), lambda tmp: tmp.write_text(head + block + tail))
+
+
 @contextlib.contextmanager
 def folder_lock(out_dir: Path):
     """Hold an exclusive lock on writing ``out_dir``; a second writer fails at once."""

@@ -183,7 +183,7 @@ def hard_copy(model: nn.Module, input_scale: int) -> nn.Module:
     with the integer reference except where a pre-activation lands exactly on
     a batch-norm threshold, which trained networks do not do; there torch's
     fused batch norm may give a zero of either sign while the reference
-    applies sign(0) = +1 (benchmarks/fuzz.py reports such ties separately).
+    applies sign(0) = +1.
     """
     clone = copy.deepcopy(model).double().eval()
     first = next((m for m in clone.modules() if isinstance(m, WeightBinarizing)), None)
