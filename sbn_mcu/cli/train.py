@@ -27,7 +27,10 @@ def train(out, resume, **kw):
     Weights and activations pass through tanh(v*x) while v grows exponentially
     from 1 to --v-end, so the network becomes binary by itself; each output
     channel's weights are divided by their mean |w| first and sharpen at
-    --weight-v-scale times v. Every epoch prints the soft (tanh) and hard
+    --weight-v-scale times v. Gradients are those of tanh(min(v, --grad-v-max)*x),
+    so they still reach values far from 0 once v is large, and the last
+    --sign-finish of the steps forward sign itself (v = inf), so the network
+    that trains last is the binary one. Every epoch prints the soft (tanh) and hard
     (binary) test accuracy and the hard accuracy on the validation images;
     batch-norm statistics are re-estimated in hard mode, and the checkpoint
     keeps them.
