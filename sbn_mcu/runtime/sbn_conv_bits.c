@@ -19,6 +19,41 @@
 #define SBN_CONV_BITS_SCRATCH_WORDS(in_c, kh, kw, window) \
     ((window) * ((kh) * (kw) * (((in_c) + 31u) / 32u) + (kh) * (kw) + 1u))
 
+/* Every channel of one pooled position from its gathered window; patch is a
+ * constant: 0 where no tap of the window is outside the input. */
+SBN_INLINE void sbn_conv_bits_channels(const uint32_t *w, const int32_t *thr, const sbn_conv *g,
+                                           uint32_t *scratch, uint32_t *dst, int patch)
+{
+    const uint32_t in_words = (g->in_c + 31u) >> 5, taps = g->kh * g->kw, row_words = taps * in_words;
+    const uint32_t stride = row_words + taps + 1u, window = g->pool_h * g->pool_w;
+    uint32_t o, k, d, i, j, word = 0u;
+    for (o = 0u, k = 0u; o < g->out_c; o++) {
+        const uint32_t *wo = w + o * row_words;
+        const int32_t t = thr[o];
+        uint32_t bit = 0u;
+        for (d = 0u; d < window && bit == 0u; d++) {
+            uint32_t *xs = scratch + d * stride, *outside = xs + row_words;
+            const uint32_t n_out = patch ? outside[taps] : 0u;
+            /* read the weights afresh at each evaluation: kept on the stack for the whole
+             * window, they cost more stores than the loads they save */
+            const uint32_t *we = sbn_opaque_pointer(wo);
+            for (j = 0u; j < n_out; j++) {
+                for (i = 0u; i < in_words; i++) {
+                    xs[outside[j] + i] = we[outside[j] + i];
+                }
+            }
+            const int32_t m = (int32_t)sbn_mismatches_inline(xs, we, row_words);
+            bit = (uint32_t)((int32_t)((taps - n_out) * g->in_c) - m - m >= t);
+        }
+        word |= bit << k;
+        if (++k == 32u || o + 1u == g->out_c) {
+            *dst++ = word;
+            word = 0u;
+            k = 0u;
+        }
+    }
+}
+
 SBN_API SBN_NOINLINE void sbn_conv_bits(const uint32_t *in, const uint32_t *w, const sbn_conv *geometry,
                           const int32_t *thr, uint32_t *out, uint32_t *scratch)
 {
@@ -26,11 +61,11 @@ SBN_API SBN_NOINLINE void sbn_conv_bits(const uint32_t *in, const uint32_t *w, c
     const uint32_t in_words = (g.in_c + 31u) >> 5, out_words = (g.out_c + 31u) >> 5;
     const uint32_t taps = g.kh * g.kw, row_words = taps * in_words, stride = row_words + taps + 1u;
     const uint32_t window = g.pool_h * g.pool_w;
-    uint32_t py, px, d, dy, dx, ky, kx, i, j, o, k, word = 0u;
+    uint32_t py, px, d, dy, dx, ky, kx, i, any_outside;
     for (py = 0u; py < g.out_h; py++) {
         for (px = 0u; px < g.out_w; px++) {
             uint32_t *dst = out + (py * g.out_w + px) * out_words;
-            for (d = 0u, dy = 0u, dx = 0u; d < window; d++) { /* gather: row, outside taps, count */
+            for (d = 0u, dy = 0u, dx = 0u, any_outside = 0u; d < window; d++) { /* gather: row, outside taps, count */
                 uint32_t *xs = scratch + d * stride, *outside = xs + row_words, t = 0u, n_out = 0u;
                 int32_t iy = (int32_t)((py * g.pool_stride_h + dy) * g.stride_h) - (int32_t)g.pad_h;
                 int32_t ix = (int32_t)((px * g.pool_stride_w + dx) * g.stride_w) - (int32_t)g.pad_w;
@@ -49,35 +84,16 @@ SBN_API SBN_NOINLINE void sbn_conv_bits(const uint32_t *in, const uint32_t *w, c
                     }
                 }
                 outside[taps] = n_out;
+                any_outside |= n_out;
                 if (++dx == g.pool_w) { /* no division: M0 has none */
                     dx = 0u;
                     dy++;
                 }
             }
-            for (o = 0u, k = 0u; o < g.out_c; o++) {
-                const uint32_t *wo = w + o * row_words;
-                const int32_t t = thr[o];
-                uint32_t bit = 0u;
-                for (d = 0u; d < window && bit == 0u; d++) {
-                    uint32_t *xs = scratch + d * stride, *outside = xs + row_words;
-                    const uint32_t n_out = outside[taps];
-                    /* read the weights afresh at each evaluation: kept on the stack for the whole
-                     * window, they cost more stores than the loads they save */
-                    const uint32_t *we = sbn_opaque_pointer(wo);
-                    for (j = 0u; j < n_out; j++) {
-                        for (i = 0u; i < in_words; i++) {
-                            xs[outside[j] + i] = we[outside[j] + i];
-                        }
-                    }
-                    const int32_t m = (int32_t)sbn_mismatches_inline(xs, we, row_words);
-                    bit = (uint32_t)((int32_t)((taps - n_out) * g.in_c) - m - m >= t);
-                }
-                word |= bit << k;
-                if (++k == 32u || o + 1u == g.out_c) {
-                    *dst++ = word;
-                    word = 0u;
-                    k = 0u;
-                }
+            if (any_outside) {
+                sbn_conv_bits_channels(w, thr, &g, scratch, dst, 1);
+            } else {
+                sbn_conv_bits_channels(w, thr, &g, scratch, dst, 0);
             }
         }
     }

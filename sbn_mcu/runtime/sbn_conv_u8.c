@@ -149,11 +149,12 @@ static inline uint32_t sbn_conv_u8_row3(const uint8_t *in, const sbn_conv *g, in
 SBN_NOINLINE static uint32_t sbn_conv_u8_inside2(const uint32_t *rec, const int32_t *thr, uint32_t count,
                                                  uint32_t p0, uint32_t p1, uint32_t h)
 {
-    uint32_t word = 0u, n = count >> 3;
+    uint32_t word = 0u, n = count >> 4;
     if (n > 0u) {
-        SBN_CONV_U8_LOOP(SBN_CONV_U8_PAIR SBN_CONV_U8_PAIR SBN_CONV_U8_PAIR SBN_CONV_U8_PAIR);
+        SBN_CONV_U8_LOOP(SBN_CONV_U8_PAIR SBN_CONV_U8_PAIR SBN_CONV_U8_PAIR SBN_CONV_U8_PAIR
+                         SBN_CONV_U8_PAIR SBN_CONV_U8_PAIR SBN_CONV_U8_PAIR SBN_CONV_U8_PAIR);
     }
-    n = count & 7u;
+    n = count & 15u;
     if (n > 0u) {
         SBN_CONV_U8_LOOP(SBN_CONV_U8_ONE);
     }
