@@ -66,8 +66,9 @@ def main() -> None:
             if not row["fits"]:
                 lines.append(f"| {row['core']} | {arch} | does not fit | | | | |")
                 continue
+            ratio = f" ({anchor / row['instructions_per_inference']:.1f}× ours)" if anchor else ""
             lines.append(f"| {row['core']} | {arch} | {row['instructions_per_inference']:,} | "
-                         f"{f'{anchor:,}' if anchor else '—'} | {row['model_flash_bytes']:,} B | "
+                         f"{f'{anchor:,}{ratio}' if anchor else '—'} | {row['model_flash_bytes']:,} B | "
                          f"{row['model_ram_bytes']:,} B | {row['stack_bytes']:,} B |")
     lines += ["", "Per layer: instructions per inference timed with a hook after each layer (its cost taken off; "
               "the layers leave out only the final argmax). Loads / word: load instructions per 32-bit word read "
@@ -84,7 +85,7 @@ def main() -> None:
                              f"{layer['instructions']:,} | {'—' if per_mac is None else f'{per_mac:.3f}'} | "
                              f"{'—' if loads is None else f'{loads:.3f}'} |")
     notes = [f"- {arch}: hard-binary accuracy {100 * r['accuracy']:.2f}% (C, Fashion-MNIST test set), "
-             f"{r['weights_and_thresholds_bytes']:,} B of weights and thresholds, {r['macs']:,} MACs"
+             f"{r['weights_and_thresholds_bytes']:,} B of weights, thresholds and kernel tables, {r['macs']:,} MACs"
              for arch, r in results.items()]
     notes.append("- Reproduce: `python benchmarks/mcu.py` (it trains both models: seed 0, CPU), or give it those "
                  "checkpoints with `--mlp` and `--cnn`.")
