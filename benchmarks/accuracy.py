@@ -156,8 +156,9 @@ def markdown(rows: list[dict], runs: list[dict], command: str, variants: dict) -
     pct = lambda x: f"{100 * x:.2f}"  # noqa: E731
     lines = ["# Accuracy: SBN against STE and float, same architecture and epochs", "",
              f"Command: `{command}`", "", machine(), "",
-             "Accuracy is the test accuracy of `model.pt`, the epoch with the best hard "
-             "accuracy on the validation images held out of the training split; for sbn and ste it is "
+             "Accuracy is the test accuracy of `model.pt`, the epoch that validation chose (the last whose "
+             "hard accuracy on the images held out of the training split came within one standard error "
+             "of the best so far); for sbn and ste it is "
              "measured on the exported C (host gcc), for float in torch. Mean over seeds, (min-max). "
              "The soft-hard gap is soft (tanh / latent) minus hard (binary) test accuracy at the final "
              "epoch, in points. Time is the median over epochs of the training loop (no evaluation), "
