@@ -219,9 +219,8 @@ def _train(config: TrainConfig, out_dir: Path, progress: bool, model: nn.Sequent
         raise SbnError(f"{len(train_x)} training images are too few for {ranks.world} process(es); "
                        "raise --limit or lower --val-images")
     total = steps_per_epoch * config.epochs
-    # the last sign_finish of the steps forward sign with the gradient of tanh at v_end
-    finish = min(int(round(config.sign_finish * total)), total - 1)
-    sharpening = Sharpening(config.v_start, config.v_end, total - finish, config.v_shape)
+    sharpening = Sharpening(config.v_start, config.v_end, total, config.v_shape,
+                            finish=min(int(round(config.sign_finish * total)), total - 1))
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
     lr_schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, total)
     loss_fn = nn.CrossEntropyLoss()
@@ -251,11 +250,8 @@ def _train(config: TrainConfig, out_dir: Path, progress: bool, model: nn.Sequent
                    leave=False, unit="batch")
         for step in bar:
             idx = order[step * config.batch_size:(step + 1) * config.batch_size][ranks.rank::ranks.world]
-            if sharpening.step_count < total - finish:
-                set_sharpness(model, sharpening.value, config.weight_v_scale, config.weight_v_fan_in, config.grad_v_max)
-            else:
-                set_sharpness(model, math.inf, config.weight_v_scale, config.weight_v_fan_in,
-                              min(config.grad_v_max or config.v_end, config.v_end))
+            v, grad_v = sharpening.forward_and_gradient(config.grad_v_max)
+            set_sharpness(model, v, config.weight_v_scale, config.weight_v_fan_in, grad_v)
             x, y = normalise(spec, train_x[idx]).to(device), train_y[idx].to(device)
             if config.augment or config.flip:
                 x = augment(x, generator, config.augment, config.flip)
