@@ -27,9 +27,11 @@
 #include "sbn_conv.h"
 #include "sbn_kernels.h"
 
-/* Scratch words for one call: one conv position's taps, their valid lanes, and
- * the taps with 255 at the padded ones. */
-#define SBN_CONV_U8_SCRATCH_WORDS(in_c, kh, kw, window) (3u * (((in_c) * (kh) * (kw) + 3u) / 4u))
+/* Scratch words for one call: one conv position's taps and their valid lanes,
+ * ceil(taps / 4) words each, and the taps but the last with 255 at the padded
+ * ones, ceil((taps - 1) / 4) words. */
+#define SBN_CONV_U8_SCRATCH_WORDS(in_c, kh, kw, window) \
+    (2u * (((in_c) * (kh) * (kw) + 3u) / 4u) + ((in_c) * (kh) * (kw) + 2u) / 4u)
 
 static inline uint32_t sbn_xor_sum4(uint32_t p, uint32_t m, uint32_t acc)
 {
