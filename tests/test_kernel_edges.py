@@ -88,6 +88,13 @@ CASES = [
 ]
 
 
+# the subset-sum kernel of a first dense layer (--optimize speed): tables built `chunk` groups of seven
+# pixels at a time, so one pass, several, an uneven last one, and a group of fewer than seven pixels
+SPEED_CASES = [("mlp_784_256", 28), ("mlp_784_256", 15), ("mlp_odd", 9), ("mlp_odd", 4), ("mlp_bytes", 1), ("mlp_tiny", 1),
+               ("mlp_wide_rows", 13)]
+BY_NAME = {case[0]: case for case in CASES}
+
+
 def build(name, shape, make):
     rng = np.random.default_rng(zlib.crc32(name.encode()))
     layers = make(rng)
@@ -114,6 +121,29 @@ def test_kernels_at_the_threshold_on_host(name, shape, make):
 @pytest.mark.parametrize("name,shape,make", CASES, ids=[c[0] for c in CASES])
 def test_kernels_at_the_threshold_in_qemu(core, name, shape, make, tmp_path):
     model, pixels, expected = build(name, shape, make)
+    for file, text in codegen.model_sources(model, "net").items():
+        (tmp_path / file).write_text(text)
+    result = golden.run_golden(core, [tmp_path / "net.c"], [tmp_path], "net", pixels, expected, tmp_path / "build")
+    assert result.mismatches == 0, result.log
+
+
+def speed_build(name, chunk):
+    model, pixels, expected = build(*BY_NAME[name])
+    model.meta["kernels"] = {"0": f"sums:{chunk}"}
+    assert codegen.plan(model).steps[0].kernel == "dense_u8_sums"
+    return model, pixels, expected
+
+
+@pytest.mark.parametrize("name,chunk", SPEED_CASES)
+def test_subset_sums_at_the_threshold_on_host(name, chunk):
+    model, pixels, expected = speed_build(name, chunk)
+    np.testing.assert_array_equal(host_scores(model, pixels), expected)
+
+
+@pytest.mark.parametrize("core", ["cortex-m0", "cortex-m4", "cortex-m55"])
+@pytest.mark.parametrize("name,chunk", SPEED_CASES)
+def test_subset_sums_at_the_threshold_in_qemu(core, name, chunk, tmp_path):
+    model, pixels, expected = speed_build(name, chunk)
     for file, text in codegen.model_sources(model, "net").items():
         (tmp_path / file).write_text(text)
     result = golden.run_golden(core, [tmp_path / "net.c"], [tmp_path], "net", pixels, expected, tmp_path / "build")

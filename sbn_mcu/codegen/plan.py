@@ -91,7 +91,10 @@ class Plan:
         return 4 * (sum(self.buffers) + self.scratch_words + stage)
 
 
-def plan(model: FrozenModel) -> Plan:
+def plan(model: FrozenModel, kernels: dict | None = None) -> Plan:
+    """The model's plan, with the kernels the export chose (``model.meta["kernels"]``: step index
+    to kernel choice, see :mod:`sbn_mcu.codegen.planner`), or ``kernels`` instead."""
+    choices = model.meta.get("kernels", {}) if kernels is None else kernels
     shapes = model.shapes()
     layers = model.layers
     stage = InputStage.of(model.spec)
@@ -105,7 +108,7 @@ def plan(model: FrozenModel) -> Plan:
         first = not steps
         site = Site(index=len(steps), in_shape=shapes[i], out_shape=out_shape, source_shape=shapes[source],
                     first=first, largest_input=model.spec.largest if first else 1,
-                    raw_bytes=first and stage is None, fused=fused)
+                    raw_bytes=first and stage is None, fused=fused, kernel=choices.get(str(len(steps)), ""))
         step = layer.lower(site)
         i += 2 if fused else 1
         if step is None:  # free in C (flatten): the next op reads the producer's layout

@@ -44,6 +44,7 @@ class Site:
     largest_input: int  # the largest |input value|: the input spec's on the first layer, else 1
     raw_bytes: bool = False  # the first op sums the raw uint8 bytes (q = 2r - 255) itself
     fused: "Op | None" = None  # the op after this one that the kernel computes too
+    kernel: str = ""  # the planner's choice among the op's kernels (:meth:`Op.kernels`); "" the smallest
 
 
 @dataclass
@@ -72,6 +73,7 @@ class Step:
     scratch_words: int = 0
     scratch_size: str = ""  # the kernel's scratch macro, as a C expression
     word_loop: str | None = None  # the kernel's loop over weight words (marked in the runtime)
+    choice: str = ""  # the site's kernel choice that gave this step ("" the smallest)
     out_words: int = 0  # words of packed output (0 for scores); set by the plan
     src: int = 0  # ping-pong buffers; set by the plan
     dst: int = 0
@@ -100,8 +102,13 @@ class Op:
         return False
 
     def lower(self, site: Site):
-        """The kernel call (a Step), or None when the op costs nothing in C."""
+        """The kernel call (a Step) for ``site.kernel``, or None when the op costs nothing in C."""
         return None
+
+    def kernels(self, site: Site) -> tuple[str, ...]:
+        """The faster kernels this op can take at ``site`` besides its smallest one (``site.kernel``
+        names them), for the planner to weigh against their memory."""
+        return ()
 
     # binary ops (those with weights) share these
     @property

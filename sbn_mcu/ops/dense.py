@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import runtime
 from ..errors import SbnError
 from ..ir.packing import pack, words_for
 from .base import Op, Shape, Site, Step, binary_layout, binary_weights, register
@@ -33,7 +34,19 @@ class Dense(Op):
     def reference(self, x: np.ndarray) -> np.ndarray:
         return x.reshape(len(x), -1) @ self.weights.T.astype(np.int64)
 
+    def kernels(self, site: Site) -> tuple[str, ...]:
+        """``sums:C``: subset-sum tables over raw bytes (sbn_dense_u8_sums), built C groups of seven
+        pixels at a time; every C that gives a different number of passes."""
+        n = self.weights.shape[1]
+        if not (site.raw_bytes and self.thresholds is not None and 4 * 255 * n < 2 ** 31):
+            return ()
+        groups = -(-n // SUMS_GROUP)
+        return tuple(f"sums:{c}" for c in sorted({-(-groups // passes) for passes in range(1, groups + 1)},
+                                                  reverse=True))
+
     def lower(self, site: Site) -> Step:
+        if site.kernel:
+            return self.lower_sums(site, int(site.kernel.removeprefix("sums:")))
         w, (outputs, n) = self.weights, self.weights.shape
         scores = self.thresholds is None
         if site.first:  # one weight row of n bits, packed straight, over raw bytes or integers q
@@ -56,6 +69,30 @@ class Dense(Op):
                     bound=self.accumulator_bound(site.largest_input),
                     word_loop=("xor_bytesum" if site.raw_bytes else None) if site.first else "mismatches",
                     call=(function, ["in", "weights", *args, *tail]))
+
+
+    def lower_sums(self, site: Site, chunk: int) -> Step:
+        """sbn_dense_u8_sums: weight bytes of seven bits each, doubled, in blocks of eight rows
+        (see the kernel's file); thresholds t + 255 W, so that the kernel compares 4 S - 2 P."""
+        w, (outputs, n) = self.weights, self.weights.shape
+        groups, blocks = -(-n // SUMS_GROUP), -(-outputs // SUMS_BLOCK)
+        bits = np.zeros((blocks * SUMS_BLOCK, groups * SUMS_GROUP), np.uint32)
+        bits[:outputs, :n] = w > 0
+        weights = 2 * (bits.reshape(len(bits), groups, SUMS_GROUP) << np.arange(SUMS_GROUP, dtype=np.uint32)).sum(2)
+        data = weights.reshape(blocks, SUMS_BLOCK, groups).transpose(0, 2, 1).astype(np.uint8).reshape(-1)
+        data = np.concatenate([data, np.zeros(-len(data) % 4, np.uint8)])
+        thresholds = self.thresholds + 255 * w.sum(axis=1, dtype=np.int64)
+        scratch = "SBN_DENSE_U8_SUMS_SCRATCH_WORDS"
+        return Step(index=site.index, kernel="dense_u8_sums", runtime=("sbn_dense_u8_sums.c",),
+                    title=f"dense {n} -> {outputs}", weights=data.view("<u4").astype(np.uint32),
+                    thresholds=thresholds, threshold_type="sbn_acc_t", out_shape=site.out_shape, macs=w.size,
+                    integer_input=True, weight_bits=w.size, bound=self.accumulator_bound(site.largest_input),
+                    scratch_words=runtime.macro("sbn_dense_u8_sums.c", scratch, chunk, outputs),
+                    scratch_size=f"{scratch}({chunk}u, {outputs}u)", choice=site.kernel,
+                    call=("sbn_dense_u8_sums", ["in", "weights", n, outputs, chunk, "thresholds", "out", "scratch"]))
+
+
+SUMS_GROUP, SUMS_BLOCK = 7, 8  # pixels per table and rows per pass: SBN_SUMS_GROUP, SBN_SUMS_BLOCK
 
 
 def fits_int16(values: np.ndarray) -> bool:

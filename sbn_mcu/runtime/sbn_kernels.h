@@ -37,6 +37,10 @@ void sbn_input_q(const void *in, const sbn_input *g, const int32_t *a, const int
 void sbn_dense_u8(const uint8_t *in, const uint32_t *w, uint32_t n, uint32_t outputs, const sbn_acc_t *thr,
                   uint32_t *bits);
 void sbn_dense_u8_scores(const uint8_t *in, const uint32_t *w, uint32_t n, uint32_t outputs, int32_t *scores);
+/* The same by subset-sum tables (speed): weight bytes as sbn_dense_u8_sums.c lays them out, thresholds
+ * t + 255 W (W: the row's weight sum), scratch of SBN_DENSE_U8_SUMS_SCRATCH_WORDS(chunk, outputs) words. */
+void sbn_dense_u8_sums(const uint8_t *in, const uint32_t *weights, uint32_t n, uint32_t outputs, uint32_t chunk,
+                       const sbn_acc_t *thr, uint32_t *bits, uint32_t *scratch);
 void sbn_dense_q(const int32_t *q, const uint32_t *w, uint32_t n, uint32_t outputs, const sbn_acc_t *thr,
                  uint32_t *bits);
 void sbn_dense_q_scores(const int32_t *q, const uint32_t *w, uint32_t n, uint32_t outputs, int32_t *scores);
