@@ -58,6 +58,7 @@ class Plan:
     num_classes: int
     runtime: list[str]  # runtime files the calls need, in call order
     input_stage: InputStage | None = None
+    options: dict[int, tuple[str, ...]] | None = None  # step index: the faster kernels it could take
 
     @property
     def wide(self) -> bool:
@@ -99,6 +100,7 @@ def plan(model: FrozenModel, kernels: dict | None = None) -> Plan:
     layers = model.layers
     stage = InputStage.of(model.spec)
     steps: list[Step] = []
+    options: dict[int, tuple[str, ...]] = {}
     source = 0  # the index of the shape the next layer's C input is laid out as
     i = 0
     while i < len(layers):
@@ -110,6 +112,8 @@ def plan(model: FrozenModel, kernels: dict | None = None) -> Plan:
                     first=first, largest_input=model.spec.largest if first else 1,
                     raw_bytes=first and stage is None, fused=fused, kernel=choices.get(str(len(steps)), ""))
         step = layer.lower(site)
+        if layer.kernels(site):
+            options[site.index] = layer.kernels(site)
         i += 2 if fused else 1
         if step is None:  # free in C (flatten): the next op reads the producer's layout
             continue
@@ -126,4 +130,4 @@ def plan(model: FrozenModel, kernels: dict | None = None) -> Plan:
     largest = max(steps, key=lambda s: s.scratch_words)  # one layer runs at a time
     runtime = list(dict.fromkeys([*(["sbn_input_q.c"] if stage else []), *(f for s in steps for f in s.runtime)]))
     return Plan(steps, [b for b in buffers if b], largest.scratch_words, largest.scratch_size,
-                tuple(model.input_shape), model.num_classes, runtime, stage)
+                tuple(model.input_shape), model.num_classes, runtime, stage, options)

@@ -34,6 +34,19 @@ _SHARED = {"startup.c": "src", "print.c": "src", "libc_min.c": "src", "console.h
            "ld/common.ld": "ld"}
 
 
+# What `export --board` leaves of the board's memory to the user's application, beyond the firmware's own
+APP_FLASH_RESERVE_BYTES = 16 * 1024
+APP_RAM_RESERVE_BYTES = 4 * 1024
+
+
+def board_budget(board: boards.Board, input_bytes: int, num_classes: int) -> tuple[int, int]:
+    """The flash and RAM a model may take on ``board`` (``export --board``): the board's memory less
+    what :func:`board_fit` adds for the firmware, and less the application's reserve."""
+    buffers = input_bytes + 8 * num_classes + 8
+    return (board.flash_bytes - CODE_BYTES - APP_FLASH_RESERVE_BYTES,
+            board.ram_bytes - buffers - RUNTIME_RAM_BYTES - STACK_BYTES - APP_RAM_RESERVE_BYTES)
+
+
 def board_fit(board: boards.Board, plan: Plan, input_bytes: int) -> dict:
     """What the board's firmware needs, about, against what the board has: per memory, ``need``,
     ``have``, ``fits`` and ``detail`` (what the need is made of)."""
