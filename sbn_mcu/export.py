@@ -16,9 +16,10 @@ from .verify.data import test_split
 
 
 def export(checkpoint: Path, out_dir: Path, name: str = "model", data_path: Path | None = None,
-           progress: bool = False, single_header: bool = False) -> dict:
+           progress: bool = False, single_header: bool = False, runtime_files: str = "pasted") -> dict:
     """Write ``NAME.h``, ``NAME.c`` (or one ``NAME.h`` with ``single_header``), ``NAME.sbn.npz``,
-    ``summary.json`` and the build fragments ``NAME.cmake`` and ``NAME.mk`` into ``out_dir``.
+    ``summary.json`` and the build fragments ``NAME.cmake`` and ``NAME.mk`` into ``out_dir``;
+    with ``runtime_files="shared"`` also ``sbn_runtime.c`` / ``sbn_runtime.h``.
 
     The check against torch runs on the run's own test split, or on ``data_path``'s."""
     from .training.checkpoint import load_checkpoint
@@ -37,7 +38,7 @@ def export(checkpoint: Path, out_dir: Path, name: str = "model", data_path: Path
         if disagreements:
             raise SbnError(f"the frozen model disagrees with torch's hard network on {disagreements} of "
                            f"{len(inputs)} test inputs; nothing was written (please report this as a bug)")
-        folder = ExportFolder.create(out_dir, frozen, name, single_header)
+        folder = ExportFolder.create(out_dir, frozen, name, single_header, runtime_files)
     return folder.summary
 
 

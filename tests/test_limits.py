@@ -43,7 +43,7 @@ def edge_model(n: int) -> nn.Sequential:
 def test_dense_sums_at_the_int32_edge(n, tmp_path):
     frozen = freeze.freeze(edge_model(n), (n,))
     files = codegen.model_sources(frozen, "edge")
-    assert ("#define SBN_WIDE 1" in files["edge.c"]) == (n > INT32_EDGE)
+    assert ("sbn_dense_u8_wide(" in files["edge.c"]) == (n > INT32_EDGE)  # the 64-bit copy of the kernel
     for name, text in files.items():
         (tmp_path / name).write_text(text)
     rng = np.random.default_rng(0)

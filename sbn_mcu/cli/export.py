@@ -10,6 +10,7 @@ import click
 from ..progress import interactive
 from .group import ARCH_HELP, DATA_HELP, _config, _data_options, main
 from ..training.config import DEFAULTS
+from ..runtime import MODES as RUNTIMES
 
 
 @main.command()
@@ -21,8 +22,12 @@ from ..training.config import DEFAULTS
               help=DATA_HELP)
 @click.option("--single-header", is_flag=True,
               help="One NAME.h with the implementation behind NAME_IMPLEMENTATION, instead of NAME.h + NAME.c.")
+@click.option("--runtime", "runtime_files", type=click.Choice(RUNTIMES), default="pasted", show_default=True,
+              help="pasted: the kernels inside NAME.c, static, no other file. shared: the whole runtime once "
+                   "as sbn_runtime.c / sbn_runtime.h beside it, the same file for every model: link it once "
+                   "for several models.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def export(checkpoint, out, name, data_path, single_header, as_json):
+def export(checkpoint, out, name, data_path, single_header, runtime_files, as_json):
     """Freeze a checkpoint into integer thresholds and generate C.
 
     Batch norm + sign fold into one integer comparison per channel; the input
@@ -37,12 +42,13 @@ def export(checkpoint, out, name, data_path, single_header, as_json):
     from ..codegen.summary import table
 
     report = run(checkpoint, out, name, data_path, progress=interactive() and not as_json,
-                 single_header=single_header)
+                 single_header=single_header, runtime_files=runtime_files)
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:
         click.echo(table(report))
         sources = f"{name}.h" if single_header else f"{name}.h, {name}.c"
+        sources += ", sbn_runtime.h, sbn_runtime.c" if runtime_files == "shared" else ""
         click.echo(f"wrote {out}/{sources}, {name}.sbn.npz, summary.json, {name}.cmake, {name}.mk")
 
 

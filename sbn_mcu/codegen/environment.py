@@ -25,13 +25,14 @@ def c_words(values, per_line: int = 6) -> str:
 
 
 def c_int(value) -> str:
-    """An int32 as a C literal; INT32_MIN spelled so that it is not an overflow.
+    """An integer as a C literal; INT32_MIN spelled so that it is not an overflow. Below it
+    (a 64-bit threshold) the literal is long enough already.
 
-    >>> c_int(-5), c_int(-2 ** 31)
-    ('-5', '(-2147483647 - 1)')
+    >>> c_int(-5), c_int(-2 ** 31), c_int(-3 * 10 ** 9)
+    ('-5', '(-2147483647 - 1)', '-3000000000')
     """
     value = int(value)
-    return str(value) if value > -2 ** 31 else "(-2147483647 - 1)"
+    return str(value) if value != -2 ** 31 else "(-2147483647 - 1)"
 
 
 def c_ints(values, per_line: int = 10) -> str:

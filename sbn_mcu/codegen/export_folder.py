@@ -1,15 +1,18 @@
 """The export folder: what ``sbn-mcu export`` writes and every later command reads.
 
-It holds ``NAME.h`` (and ``NAME.c`` unless it is a single header), the frozen
-model ``NAME.sbn.npz``, ``summary.json``, the build fragments, and a manifest
-that records the name, the single-header flag and every file export wrote.
+It holds ``NAME.h`` (and ``NAME.c`` unless it is a single header), with the
+``shared`` runtime ``sbn_runtime.c`` / ``sbn_runtime.h``, the frozen model
+``NAME.sbn.npz``, ``summary.json``, the build fragments, and a manifest that
+records the name, the single-header flag, the runtime and every file export wrote.
 Export replaces only those files: anything else in the folder is the user's,
 and export refuses to touch a folder that holds it.
 
 A folder holds one export. Exporting another name into it replaces the
 earlier export, whose files its manifest lists, rather than refusing: the
-manifest says exactly what is ours to remove, and a folder that builds two
-models would need two runtimes anyway. :func:`check_replaceable` decides it
+manifest says exactly what is ours to remove. Two models in one program are
+two export folders: with the pasted runtime each ``NAME.c`` keeps its kernels
+static, and with the shared one both folders' ``sbn_runtime.c`` are the same
+file, linked once. :func:`check_replaceable` decides it
 before any work, and :meth:`ExportFolder.write` applies the same rule.
 """
 
@@ -24,6 +27,7 @@ from pathlib import Path
 from ..errors import SbnError
 from ..files import write_folder
 from ..ir.model import SUFFIX, FrozenModel
+from .. import runtime
 from .plan import plan
 from .render import build_fragments, model_sources
 from .summary import summarise
@@ -38,6 +42,7 @@ class ExportFolder:
     name: str
     single_header: bool
     files: tuple[str, ...]  # every file export wrote, the manifest included
+    runtime: str = "pasted"  # runtime.MODES: the kernels in NAME.c, or in a shared sbn_runtime.c
 
     @classmethod
     def open(cls, path: Path) -> "ExportFolder":
@@ -47,36 +52,40 @@ class ExportFolder:
         if manifest is None:
             raise SbnError(f"{path} is not an export folder (no {MANIFEST}); "
                            "run `sbn-mcu export MODEL.pt --out DIR` first")
-        folder = cls(path, manifest["name"], manifest["single_header"], tuple(manifest["files"]))
+        folder = cls(path, manifest["name"], manifest["single_header"], tuple(manifest["files"]),
+                     manifest.get("runtime", "pasted"))
         for source in folder.c_files:
             if not (path / source).is_file():
                 raise SbnError(f"{path / source} is missing; export again")
         return folder
 
     @classmethod
-    def create(cls, path: Path, model: FrozenModel, name: str, single_header: bool = False) -> "ExportFolder":
-        """Render ``model`` and write the whole export into ``path``. Callers hold
-        :func:`~sbn_mcu.files.folder_lock` around it."""
+    def create(cls, path: Path, model: FrozenModel, name: str, single_header: bool = False,
+               runtime_files: str = "pasted") -> "ExportFolder":
+        """Render ``model`` and write the whole export into ``path``; ``runtime_files`` is one of
+        :data:`~sbn_mcu.runtime.MODES`. Callers hold :func:`~sbn_mcu.files.folder_lock` around it."""
         the_plan = plan(model)
         report = summarise(the_plan)
         report["name"] = name
-        files: dict[str, str | bytes] = {**model_sources(model, name, single_header, the_plan),
-                                         **build_fragments(name, single_header),
+        files: dict[str, str | bytes] = {**model_sources(model, name, single_header, the_plan, runtime_files),
+                                         **build_fragments(name, single_header, runtime_files),
                                          "summary.json": json.dumps(report, indent=2) + "\n",
                                          name + SUFFIX: model.to_bytes()}
-        return cls.write(path, name, files, single_header)
+        return cls.write(path, name, files, single_header, runtime_files)
 
     @staticmethod
-    def write(path: Path, name: str, files: dict[str, str | bytes], single_header: bool) -> "ExportFolder":
+    def write(path: Path, name: str, files: dict[str, str | bytes], single_header: bool,
+              runtime_files: str = "pasted") -> "ExportFolder":
         """Write ``files`` and the manifest into ``path`` at once, replacing an earlier
         export. Callers hold :func:`~sbn_mcu.files.folder_lock` around it."""
         names = sorted([*files, MANIFEST])
-        manifest = {"format": FORMAT, "name": name, "single_header": single_header, "files": names}
+        manifest = {"format": FORMAT, "name": name, "single_header": single_header, "runtime": runtime_files,
+                    "files": names}
         check_replaceable(path)
         earlier = _read_manifest(path) if Path(path).is_dir() else None  # an earlier export, of any name, goes
         replaceable = sorted({*names, *(earlier["files"] if earlier else ())})
         write_folder(path, {**files, MANIFEST: json.dumps(manifest, indent=2) + "\n"}, replaceable)
-        return ExportFolder(Path(path), name, single_header, tuple(names))
+        return ExportFolder(Path(path), name, single_header, tuple(names), runtime_files)
 
     @property
     def header(self) -> Path:
@@ -84,8 +93,10 @@ class ExportFolder:
 
     @property
     def c_files(self) -> list[str]:
-        """The model's C files: ``NAME.h``, and ``NAME.c`` unless it is a single header."""
-        return [f"{self.name}.h"] + ([] if self.single_header else [f"{self.name}.c"])
+        """The model's C files: ``NAME.h``, ``NAME.c`` unless it is a single header, and
+        ``sbn_runtime.h`` / ``sbn_runtime.c`` with the shared runtime."""
+        files = [f"{self.name}.h"] + ([] if self.single_header else [f"{self.name}.c"])
+        return files + ([f"{runtime.LIBRARY}.h", f"{runtime.LIBRARY}.c"] if self.runtime == "shared" else [])
 
     @property
     def summary(self) -> dict:
@@ -121,13 +132,14 @@ class ExportFolder:
         return f"{self.name}_impl.c"
 
     def sources(self, scratch_dir: Path) -> list[Path]:
-        """The C file that builds the model: ``NAME.c``, or for a single header its
-        ``NAME_impl.c``, written into ``scratch_dir``."""
+        """The C files that build the model: ``NAME.c``, or for a single header its
+        ``NAME_impl.c``, written into ``scratch_dir``; then ``sbn_runtime.c`` with the shared runtime."""
+        shared = [self.path / f"{runtime.LIBRARY}.c"] if self.runtime == "shared" else []
         if not self.single_header:
-            return [self.path / f"{self.name}.c"]
+            return [self.path / f"{self.name}.c", *shared]
         stub = Path(scratch_dir) / self.stub
         stub.write_text(self.build_texts()[self.stub])
-        return [stub]
+        return [stub, *shared]
 
 
 def _read_manifest(path: Path) -> dict | None:
