@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from ..codegen.planner import OPTIMIZE
+from ..deploy.project import APP_FLASH_RESERVE_BYTES, APP_RAM_RESERVE_BYTES
 from ..progress import interactive
 from .group import ARCH_HELP, DATA_HELP, _config, _data_options, main
 from ..training.config import DEFAULTS
@@ -26,8 +28,23 @@ from ..runtime import MODES as RUNTIMES
               help="pasted: the kernels inside NAME.c, static, no other file. shared: the whole runtime once "
                    "as sbn_runtime.c / sbn_runtime.h beside it, the same file for every model: link it once "
                    "for several models.")
+@click.option("--optimize", type=click.Choice(OPTIMIZE), default="size", show_default=True,
+              help="size: every layer's smallest kernel. speed: per layer the kernel of fewest instructions "
+                   "that keeps the model within the budgets (a first dense layer on bytes: subset-sum tables "
+                   "in RAM, built a few groups at a time when RAM is short).")
+@click.option("--flash-budget", type=click.IntRange(min=1), default=None, metavar="BYTES",
+              help="Flash the model's weights, thresholds and tables may take (the summary's flash); "
+                   "more is refused.")
+@click.option("--ram-budget", type=click.IntRange(min=1), default=None, metavar="BYTES",
+              help="RAM its activations and scratch may take (the summary's RAM); more is refused.")
+@click.option("--board", default=None, help="Budgets from this board's memory, less the firmware's buffers, "
+                                            f"code and stack and a reserve for your application "
+                                            f"({APP_FLASH_RESERVE_BYTES // 1024} KB of flash, "
+                                            f"{APP_RAM_RESERVE_BYTES // 1024} KB of RAM); see "
+                                            "`sbn-mcu firmware --list-boards`.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
-def export(checkpoint, out, name, data_path, single_header, runtime_files, as_json):
+def export(checkpoint, out, name, data_path, single_header, runtime_files, optimize, flash_budget, ram_budget,
+           board, as_json):
     """Freeze a checkpoint into integer thresholds and generate C.
 
     Batch norm + sign fold into one integer comparison per channel; the input
@@ -41,8 +58,11 @@ def export(checkpoint, out, name, data_path, single_header, runtime_files, as_js
     from ..export import export as run
     from ..codegen.summary import table
 
+    if board and (flash_budget or ram_budget):
+        raise click.UsageError("give --board or --flash-budget/--ram-budget, not both")
     report = run(checkpoint, out, name, data_path, progress=interactive() and not as_json,
-                 single_header=single_header, runtime_files=runtime_files)
+                 single_header=single_header, runtime_files=runtime_files, optimize=optimize,
+                 flash_budget=flash_budget, ram_budget=ram_budget, board=board)
     if as_json:
         click.echo(json.dumps(report, indent=2))
     else:
