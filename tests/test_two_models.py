@@ -10,7 +10,9 @@ with 32-bit and one with 64-bit sums.
 
 from __future__ import annotations
 
+import json
 import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -18,7 +20,8 @@ import numpy as np
 import pytest
 
 from conftest import expect_error
-from sbn_mcu import codegen, host, runtime, toolchain, verify
+from sbn_mcu import codegen, host, runtime, toolchain
+from sbn_mcu.verify import golden
 from sbn_mcu.ir import reference
 from sbn_mcu.ir.input_spec import InputSpec
 from sbn_mcu.ir.model import FrozenModel
@@ -114,6 +117,11 @@ def run_together(built: dict, sources, include_dirs, tmp: Path, implementations:
     main = tmp / "main.c"
     main.write_text(driver(list(built), implementations))
     exe = toolchain.compile_host([*sources, main], tmp / "both", include_dirs=include_dirs, extra_flags=STRICT)
+    return run_program(exe, built, tmp)
+
+
+def run_program(exe: Path, built: dict, tmp: Path) -> dict:
+    """Scores by model of a program built around :func:`driver`."""
     files = []
     for name, (_, pixels) in built.items():
         files.append(tmp / f"{name}.bin")
@@ -185,6 +193,33 @@ def test_shared_runtime_exports_link_against_one_runtime(tmp_path):
     check(built, got)
 
 
+@pytest.mark.parametrize("build", ["cmake", "make"])
+def test_build_fragments_of_two_shared_runtime_exports(build, tmp_path):
+    """Each folder's fragment names the runtime; a program that includes both builds it once."""
+    built = models(["gesture", "big"])
+    folders = [codegen.ExportFolder.create(tmp_path / name, model, name, runtime_files="shared")
+               for name, (model, _) in built.items()]
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "main.c").write_text(driver(list(built)))
+    if build == "cmake":
+        (app / "CMakeLists.txt").write_text(
+            "cmake_minimum_required(VERSION 3.13)\nproject(app C)\n"
+            + "".join(f"include({f.path}/{f.name}.cmake)\n" for f in folders)
+            + "add_executable(app main.c)\ntarget_link_libraries(app PRIVATE gesture big)\n")
+        subprocess.run(["cmake", "-S", str(app), "-B", str(app / "build")], check=True, capture_output=True)
+        subprocess.run(["cmake", "--build", str(app / "build")], check=True, capture_output=True)
+        exe = app / "build" / "app"
+    else:
+        (app / "Makefile").write_text(
+            "".join(f"include {f.path}/{f.name}.mk\n" for f in folders)
+            + "app: main.c $(GESTURE_SOURCES) $(BIG_SOURCES) $(SBN_RUNTIME_SOURCES)\n"
+              "\t$(CC) -std=c99 -O2 $(GESTURE_CFLAGS) $(BIG_CFLAGS) -o $@ $^\n")
+        subprocess.run(["make", "-C", str(app), "app"], check=True, capture_output=True)
+        exe = app / "app"
+    check(built, run_program(exe, built, tmp_path))
+
+
 @pytest.mark.parametrize("single_header", [False, True], ids=["two-files", "single-header"])
 def test_verify_and_host_on_a_shared_runtime_export(single_header, tmp_path):
     (model, pixels), = models(["big"]).values()
@@ -195,9 +230,22 @@ def test_verify_and_host_on_a_shared_runtime_export(single_header, tmp_path):
     data = tmp_path / "data.npz"
     np.savez(data, x_train=pixels.reshape(N, 1, 600), y_train=labels, x_test=pixels.reshape(N, 1, 600),
              y_test=labels)
-    result = verify.verify_host(folder.path, data_path=data)
+    run = subprocess.run([sys.executable, "-m", "sbn_mcu", "verify", str(folder.path), "--host", "--data", str(data),
+                          "--json"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout)
     assert result["n"] == N and result["mismatches"] == 0
     np.testing.assert_array_equal(host.load(folder.path).scores(pixels), reference.run(model, pixels))
+
+
+@pytest.mark.cross
+@pytest.mark.parametrize("core", ["cortex-m0", "cortex-m4"])
+def test_a_shared_runtime_export_in_qemu(core, tmp_path):
+    (model, pixels), = models(["big"]).values()
+    folder = codegen.ExportFolder.create(tmp_path / "export", model, "big", runtime_files="shared")
+    result = golden.run_golden(core, folder.sources(tmp_path), [folder.path], "big", pixels,
+                               reference.run(model, pixels), tmp_path / "build")
+    assert result.n == N and result.mismatches == 0, result.log
 
 
 def test_the_shared_runtime_compiles_clean(tmp_path):
