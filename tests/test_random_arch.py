@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from conftest import as_int_scores, host_scores, torch_scores
+from support import as_int_scores, host_scores, torch_scores
 from sbn_mcu.ir import input_spec, reference
 from sbn_mcu.training.freeze import freeze
 from sbn_mcu.training.layers import SBActivation, SBConv2d, SBLinear, Scores

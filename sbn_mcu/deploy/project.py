@@ -20,7 +20,7 @@ from ..toolchain.tools import firmware_dir
 
 STACK_BYTES = 2048
 # Code besides the model's constants: startup, UART, protocol and the
-# model's kernels. The largest measured is under 3 KB (tests/test_firmware.py
+# model's kernels. The largest measured is under 3 KB (tests/deploy/test_firmware.py
 # checks this bound against arm-none-eabi-size on every board).
 CODE_BYTES = 4096
 RUNTIME_RAM_BYTES = 64  # the console's and cycle counter's state, alignment

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import expect_error
+from support import expect_error
 from sbn_mcu import codegen, host, runtime, toolchain
 from sbn_mcu.verify import golden
 from sbn_mcu.ir import reference

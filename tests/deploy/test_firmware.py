@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import randomize
+from support import randomize
 from sbn_mcu.targets import boards
 from sbn_mcu import codegen
 from sbn_mcu.deploy import project as firmware

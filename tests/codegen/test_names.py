@@ -14,14 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import expect_error
+from support import expect_error
 from sbn_mcu import codegen, ops
 from sbn_mcu.codegen.names import check_name
 from sbn_mcu.errors import SbnError
 from sbn_mcu.ir.model import FrozenModel
 from sbn_mcu.verify.golden_files import golden_files
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 C_FILES = sorted(path for folder in (ROOT / "sbn_mcu" / "runtime", ROOT / "firmware") for path in folder.rglob("*")
                  if {".c", ".h"} & set(path.suffixes))
 TEMPLATES = sorted((ROOT / "templates").glob("*.j2"))

@@ -1,6 +1,6 @@
 """Tests for sbn_mcu.data's IDX reader and the named sets: parsing, loading and one-line errors.
 
-The other data sources (npz, images, CSV, IDX folders) are in test_data_sources.py.
+The other data sources (npz, images, CSV, IDX folders) are in test_sources.py.
 """
 
 import gzip
@@ -11,7 +11,7 @@ import pytest
 
 from sbn_mcu import data
 from sbn_mcu.data import idx
-from conftest import expect_error
+from support import expect_error
 
 
 def idx_bytes(arr: np.ndarray, dtype_code: int = 0x08) -> bytes:

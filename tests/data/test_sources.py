@@ -19,7 +19,7 @@ from PIL import Image
 from sbn_mcu import data
 from sbn_mcu.data import dataset as dataset_module
 from sbn_mcu.ir.input_spec import InputSpec
-from conftest import expect_error
+from support import expect_error
 
 
 def rng(seed: int = 0) -> np.random.Generator:

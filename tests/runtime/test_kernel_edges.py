@@ -15,7 +15,7 @@ import zlib
 import numpy as np
 import pytest
 
-from conftest import host_scores
+from support import host_scores
 from sbn_mcu import codegen
 from sbn_mcu.ir import reference
 from sbn_mcu.ir.model import FrozenModel

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import randomize
+from support import randomize
 from sbn_mcu import codegen, toolchain
 from sbn_mcu.cli import main
 from sbn_mcu.ir import reference

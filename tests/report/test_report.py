@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import randomize
+from support import randomize
 from sbn_mcu import __version__, codegen
 from sbn_mcu.cli import main
 from sbn_mcu.ir.input_spec import InputSpec

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from conftest import randomize
+from support import randomize
 from sbn_mcu.training import architectures as models
 from sbn_mcu.errors import SbnError
 from sbn_mcu.training.binarizers import BINARIZERS

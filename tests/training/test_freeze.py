@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import as_int_scores, randomize, torch_scores
+from support import as_int_scores, randomize, torch_scores
 from sbn_mcu.ir import model as frozen
 from sbn_mcu.ir import reference
 from sbn_mcu.errors import SbnError

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import randomize, torch_scores
+from support import randomize, torch_scores
 from sbn_mcu.errors import SbnError
 from sbn_mcu.ir.input_spec import InputSpec
 from sbn_mcu.ir import reference
