@@ -1,10 +1,14 @@
-"""The generated C compiled with the host gcc, on the whole test split."""
+"""The generated C on the host: one program, ``templates/host_main.c.j2`` around ``NAME_infer``,
+compiled with the host gcc. Every host run goes through it: ``verify --host`` on the test split,
+``sbn_mcu.host`` from Python (which caches the program), the tests and the fuzzer (with
+sanitizer flags, which a program takes and a library loaded into Python would not)."""
 
 from __future__ import annotations
 
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
@@ -17,34 +21,56 @@ from ..toolchain import compile_host
 from .data import test_split
 
 
-def host_scores(out_dir: Path, name: str, pixels: np.ndarray, num_classes: int,
-                extra_flags=(), timeout_s: float = 600, sources: list[Path] | None = None) -> np.ndarray:
-    """Scores of the generated C, compiled with the host gcc, for raw inputs (N, INPUT_SIZE) of its type.
+def driver_source(name: str) -> str:
+    """The program's ``main``: reads N inputs from a file, writes each input's scores and class."""
+    return render("templates/host_main.c.j2", name=name, NAME=name.upper())
 
-    ``sources`` are the C files that build the model (:meth:`ExportFolder.sources`): by default
-    ``NAME.c`` in ``out_dir``."""
+
+def build_program(name: str, sources: Iterable[Path], include_dirs: Iterable[Path], out_exe: Path,
+                  extra_flags=()) -> Path:
+    """Compile the model's C ``sources`` with the driver into the program ``out_exe``."""
+    driver = Path(out_exe).parent / "host_main.c"
+    driver.write_text(driver_source(name))
+    return compile_host([*sources, driver], out_exe, include_dirs=include_dirs, extra_flags=extra_flags)
+
+
+def run_program(exe: Path, name: str, inputs: np.ndarray, num_classes: int,
+                timeout_s: float = 600) -> tuple[np.ndarray, np.ndarray]:
+    """``(scores, classes)`` of ``NAME_infer`` for raw inputs (N, INPUT_SIZE) of the model's type:
+    int32 (N, NUM_CLASSES) and the int64 (N,) class it returned."""
     with tempfile.TemporaryDirectory(prefix="sbn-host-") as tmp:
-        tmp = Path(tmp)
-        driver = tmp / "host_main.c"
-        driver.write_text(render("templates/host_main.c.j2", name=name, NAME=name.upper()))
-        model_sources = sources or [Path(out_dir) / f"{name}.c"]
-        exe = compile_host([*model_sources, driver], tmp / "model", include_dirs=[Path(out_dir)],
-                           extra_flags=extra_flags)
-        inputs = tmp / "inputs.bin"
-        np.ascontiguousarray(pixels).tofile(inputs)  # the model's input type, native byte order
+        path = Path(tmp) / "inputs.bin"
+        np.ascontiguousarray(inputs).tofile(path)  # the model's input type, native byte order
         try:
-            run = subprocess.run([str(exe), str(inputs)], capture_output=True, timeout=timeout_s)
+            run = subprocess.run([str(exe), str(path)], capture_output=True, timeout=timeout_s)
         except subprocess.TimeoutExpired:
             raise SbnError(f"the host build of {name} did not finish within {timeout_s:g} s "
                            "(does NAME_infer hang?)") from None
-        if run.returncode != 0:
-            raise SbnError(f"the host build of {name} failed with exit code {run.returncode}: "
-                           f"{run.stderr.decode(errors='replace').strip()[:200]}")
-    scores = np.frombuffer(run.stdout, dtype=np.int32)
-    if scores.size != len(pixels) * num_classes:
-        raise SbnError(f"the host build of {name} wrote {scores.size} scores, expected "
-                       f"{len(pixels) * num_classes}")
-    return scores.reshape(len(pixels), num_classes)
+    if run.returncode != 0:
+        raise SbnError(f"the host build of {name} failed with exit code {run.returncode}: "
+                       f"{run.stderr.decode(errors='replace').strip()[:200]}")
+    words = np.frombuffer(run.stdout, dtype=np.int32)
+    if words.size != len(inputs) * (num_classes + 1):
+        raise SbnError(f"the host build of {name} wrote {words.size} values, expected "
+                       f"{len(inputs) * (num_classes + 1)}")
+    rows = words.reshape(len(inputs), num_classes + 1)
+    return rows[:, :num_classes].copy(), rows[:, num_classes].astype(np.int64)
+
+
+def host_run(out_dir: Path, name: str, pixels: np.ndarray, num_classes: int, extra_flags=(),
+             timeout_s: float = 600, sources: list[Path] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`run_program` on a program built now from ``sources`` (:meth:`ExportFolder.sources`;
+    by default ``NAME.c`` in ``out_dir``), with ``out_dir`` on the include path."""
+    with tempfile.TemporaryDirectory(prefix="sbn-host-") as tmp:
+        exe = build_program(name, sources or [Path(out_dir) / f"{name}.c"], [Path(out_dir)], Path(tmp) / "model",
+                            extra_flags)
+        return run_program(exe, name, pixels, num_classes, timeout_s)
+
+
+def host_scores(out_dir: Path, name: str, pixels: np.ndarray, num_classes: int, extra_flags=(),
+                timeout_s: float = 600, sources: list[Path] | None = None) -> np.ndarray:
+    """The scores of :func:`host_run`."""
+    return host_run(out_dir, name, pixels, num_classes, extra_flags, timeout_s, sources)[0]
 
 
 def _reference_scores(model, pixels: np.ndarray, progress: bool) -> np.ndarray:
@@ -60,10 +86,10 @@ def verify_host(out_dir: Path, data_path: Path | None = None, limit: int | None 
     pixels, labels = test_split(model, data_path, limit)
     expected = _reference_scores(model, pixels, progress)
     with tempfile.TemporaryDirectory(prefix="sbn-stub-") as tmp:
-        got = host_scores(out_dir, folder.name, pixels, model.num_classes, timeout_s=timeout_s,
-                          sources=folder.sources(Path(tmp)))
-    bad = np.flatnonzero((got != expected).any(axis=1))
-    predicted = reference.predict(got)
+        got, predicted = host_run(out_dir, folder.name, pixels, model.num_classes, timeout_s=timeout_s,
+                                  sources=folder.sources(Path(tmp)))
+    # an input is wrong if its scores differ, or if NAME_infer returned another class than its scores give
+    bad = np.flatnonzero((got != expected).any(axis=1) | (predicted != reference.predict(got)))
     confusion = confusion_matrix(labels, predicted, model.num_classes)
     return {"target": "host", "n": len(pixels), "mismatches": int(bad.size),
             "first_mismatches": bad[:10].tolist(),
