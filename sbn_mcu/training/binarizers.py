@@ -47,8 +47,9 @@ class SharpTanh(torch.autograd.Function):
         # per output channel 1 / mean|w|; a Python 1 where nothing is normalised
         inverse = 1 / flat.abs().mean(dim=1, keepdim=True).clamp_min(1e-12) if normalise else 1
         g = grad_v if 0 < grad_v < float(v) else v
-        y = sign(flat) if torch.isinf(v) else torch.tanh(flat * (v * inverse))
-        slope = y if g is v else torch.tanh(flat * (g * inverse))
+        # in place on fresh products: each tanh is one pass and no new tensor
+        y = sign(flat) if torch.isinf(v) else torch.mul(flat, v * inverse).tanh_()
+        slope = y if g is v else torch.mul(flat, g * inverse).tanh_()
         ctx.save_for_backward(flat, slope, inverse if normalise else None)
         ctx.g, ctx.shape = g, x.shape
         return y.view(x.shape)
@@ -61,9 +62,9 @@ class SharpTanh(torch.autograd.Function):
             return (grad_u * ctx.g).view(ctx.shape), None, None, None
         # u = w / mean|w|, and the mean depends on every w_j through sign(w_j) / n:
         # dL/dw_j = G_j / m - sign(w_j) * sum_i(G_i w_i) / (n m^2), with G = dL/du
-        scaled = grad_u * (ctx.g * inverse)
-        along = (scaled * flat).sum(dim=1, keepdim=True) * (inverse / flat.shape[1])
-        return torch.addcmul(scaled, torch.sign(flat), along, value=-1).view(ctx.shape), None, None, None
+        scaled = grad_u.mul_(ctx.g * inverse)  # grad_u is this function's own
+        along = torch.linalg.vecdot(scaled, flat).unsqueeze(1) * (inverse / flat.shape[1])
+        return scaled.addcmul_(torch.sign(flat), along, value=-1).view(ctx.shape), None, None, None
 
 
 class SelfBinarizing:

@@ -318,3 +318,27 @@ def test_sharpness_tied_to_fan_in_boosts_only_small_layers():
     assert [float(m.v) for m in (model[0], model[2], model[4])] == [5.0, 10.0, 5.0]
     set_sharpness(model, 10.0, 0.5, fan_in_reference=36)  # fan-ins 9 and 144
     assert [float(m.v) for m in (model[0], model[2], model[4])] == [10.0, 10.0, 5.0]
+
+
+@pytest.mark.parametrize("normalise", [False, True])
+@pytest.mark.parametrize("v, grad_v", [(2.0, 0.0), (10.0, 3.0), (math.inf, 3.0)])
+def test_sharp_tanh_gradient_is_that_of_tanh_at_the_gradient_sharpness(normalise, v, grad_v):
+    """SharpTanh's hand-written backward equals autograd through tanh(g * u), u = w / mean|w| per row
+    when normalising, g = grad_v where it is below v (else v); its forward is tanh(v * u) or sign."""
+    from sbn_mcu.training.binarizers import SharpTanh, sign
+
+    rng = np.random.default_rng(7)
+    w = torch.tensor(rng.normal(size=(5, 3, 2, 3)), dtype=torch.float64, requires_grad=True)
+    upstream = torch.tensor(rng.normal(size=w.shape), dtype=torch.float64)
+    g = grad_v if 0 < grad_v < v else v
+
+    def u(x):
+        flat = x.reshape(len(x), -1)
+        return (flat / flat.abs().mean(dim=1, keepdim=True) if normalise else flat).view(x.shape)
+
+    y = SharpTanh.apply(w, torch.tensor(v, dtype=torch.float64), grad_v, normalise)
+    expected_y = sign(w) if math.isinf(v) else torch.tanh(v * u(w))
+    torch.testing.assert_close(y, expected_y.detach(), rtol=1e-12, atol=1e-12)
+    (got,) = torch.autograd.grad(y, w, upstream)
+    (expected,) = torch.autograd.grad(torch.tanh(g * u(w)), w, upstream)
+    torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-12)
