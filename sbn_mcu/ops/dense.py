@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -36,8 +36,11 @@ class Dense(Op):
 
     def kernels(self, site: Site) -> tuple[str, ...]:
         """``sums:C``: subset-sum tables over raw bytes (sbn_dense_u8_sums), built C groups of seven
-        pixels at a time; every C that gives a different number of passes."""
+        pixels at a time; every C that gives a different number of passes. ``m16``: a binary layer
+        comparing mismatch counts (sbn_dense_bits_m16), the same flash as int16 thresholds."""
         n = self.weights.shape[1]
+        if not site.first:
+            return ("m16",) if self.thresholds is not None and n < 2 ** 15 - 1 else ()
         if not (site.raw_bytes and self.thresholds is not None and 4 * 255 * n < 2 ** 31):
             return ()
         groups = -(-n // SUMS_GROUP)
@@ -45,6 +48,11 @@ class Dense(Op):
                                                   reverse=True))
 
     def lower(self, site: Site) -> Step:
+        if site.kernel == "m16":
+            if "m16" not in self.kernels(site):
+                raise SbnError(f"layer {site.index} cannot compare mismatch counts (m16): it is the first, "
+                               "a score layer or has 32,767 inputs or more")
+            return self.lower_m16(site)
         if site.kernel:
             return self.lower_sums(site, int(site.kernel.removeprefix("sums:")))
         w, (outputs, n) = self.weights, self.weights.shape
@@ -90,6 +98,18 @@ class Dense(Op):
                     scratch_words=runtime.macro("sbn_dense_u8_sums.c", scratch, chunk, outputs),
                     scratch_size=f"{scratch}({chunk}u, {outputs}u)", choice=site.kernel,
                     call=("sbn_dense_u8_sums", ["in", "weights", n, outputs, chunk, "thresholds", "out", "scratch"]))
+
+
+    def lower_m16(self, site: Site) -> Step:
+        """sbn_dense_bits_m16: the weights of sbn_dense_bits, and per output the limit on the mismatch
+        count m below which acc = n - 2m >= t: floor((n - t) / 2) + 1, clamped to 0 .. n + 1."""
+        step = self.lower(replace(site, kernel=""))
+        n = self.weights.shape[1]
+        limits = np.clip((n - self.thresholds) // 2 + 1, 0, n + 1)
+        words = step.call[1][2]
+        return replace(step, kernel="dense_bits_m16", runtime=("sbn_dense_bits_m16.c",), thresholds=limits,
+                       threshold_type="int16_t", choice=site.kernel,
+                       call=("sbn_dense_bits_m16", ["in", "weights", words, self.weights.shape[0], "thresholds", "out"]))
 
 
 SUMS_GROUP, SUMS_BLOCK = 7, 8  # pixels per table and rows per pass: SBN_SUMS_GROUP, SBN_SUMS_BLOCK

@@ -80,55 +80,164 @@ static SBN_NOINLINE uint32_t sbn_sums_table(const uint8_t *p, uint32_t count, ui
     return (a3 >> 16) + q[15];
 }
 
-/* s_j += the entry that weight byte wp[8g + j] picks in table g, for the tables from t to end.
- * The weight byte is the entry's byte offset: ldrb, ldrh, add per lookup. In assembly on Arm,
- * where the compiler would spill the eight sums. */
-#if SBN_THUMB2
+/* Assembly on Arm (SBN_SUMS_ASM: 2 Thumb-2, 1 Thumb-1), in naked functions whose registers are
+ * fixed: stm needs its registers in ascending order, and the lookups keep eight sums, two table
+ * pointers and the end in registers, more than inline assembly is given on every core. */
+#if defined(__GNUC__) && SBN_THUMB2
 #define SBN_SUMS_ASM 2
-#elif defined(__thumb__) && !SBN_THUMB2
+#elif defined(__GNUC__) && defined(__thumb__)
 #define SBN_SUMS_ASM 1
 #else
 #define SBN_SUMS_ASM 0
 #endif
+
+#if SBN_SUMS_ASM
+#define SBN_SUMS_NAKED __attribute__((naked, noipa, unused)) /* noipa: its arguments stay where AAPCS puts them */
+#define SBN_SUMS_ARG __attribute__((unused)) /* a naked function's arguments are read in its assembly */
+
+/* The tables of `groups` (> 0) whole groups of pixels p[0 .. 7 groups) into t, 64 words each (entries
+ * 2i and 2i + 1 in word i, as sbn_sums_table writes them); returns the pixels' sum. Word 4h + m is
+ * a_m + Q_h: a_m the pair of subsets of pixels 0..2 (as sbn_sums_table), Q_h the sum of the subset h
+ * of pixels 3..6 in both halves. h counts up, so Q_{h+1} - Q_h is d_j = x[3 + j] - (x[3] + ... +
+ * x[2 + j]), j the trailing ones of h: four adds and one stm per four words. A negative d_j doubled
+ * as d + (d << 16) adds d to both halves, since neither half leaves 0..65535. */
 #if SBN_SUMS_ASM == 2
-#define SBN_SUMS_ONE(s) "ldrb %[x], [%[wp]], #1\n\tldrh %[x], [%[t], %[x]]\n\tadd %[" s "], %[x]\n\t"
-#elif SBN_SUMS_ASM == 1
-#define SBN_SUMS_ONE_AT(s, k) "ldrb %[x], [%[wp], #" k "]\n\tldrh %[x], [%[t], %[x]]\n\tadd %[" s "], %[x]\n\t"
-#endif
-static SBN_NOINLINE void sbn_sums_lookups(const uint8_t *wp, const uint8_t *t, const uint8_t *end, uint32_t *s)
-{ /* a function of its own: the eight sums then always find registers */
-    uint32_t s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3], s4 = s[4], s5 = s[5], s6 = s[6], s7 = s[7];
-#if SBN_SUMS_ASM == 2
-    uint32_t x;
-    __asm__("1:\n\t" SBN_SUMS_ONE("a") SBN_SUMS_ONE("b") SBN_SUMS_ONE("c") SBN_SUMS_ONE("d")
-            SBN_SUMS_ONE("e") SBN_SUMS_ONE("f") SBN_SUMS_ONE("g") SBN_SUMS_ONE("h")
-            "add %[t], %[t], #256\n\tcmp %[t], %[end]\n\tbne 1b\n\t"
-            : [a] "+r"(s0), [b] "+r"(s1), [c] "+r"(s2), [d] "+r"(s3), [e] "+r"(s4), [f] "+r"(s5),
-              [g] "+r"(s6), [h] "+r"(s7), [wp] "+r"(wp), [t] "+r"(t), [x] "=&r"(x)
-            : [end] "r"(end) : "cc", "memory");
-#elif SBN_SUMS_ASM == 1
-    uint32_t x;
-    __asm__(".syntax unified\n1:\n\t" SBN_SUMS_ONE_AT("a", "0") SBN_SUMS_ONE_AT("b", "1")
-            SBN_SUMS_ONE_AT("c", "2") SBN_SUMS_ONE_AT("d", "3") SBN_SUMS_ONE_AT("e", "4") SBN_SUMS_ONE_AT("f", "5")
-            SBN_SUMS_ONE_AT("g", "6") SBN_SUMS_ONE_AT("h", "7")
-            "adds %[wp], #8\n\tadds %[t], #255\n\tadds %[t], #1\n\tcmp %[t], %[end]\n\tbne 1b\n\t"
-            ".syntax divided\n\t" /* GCC writes Thumb-1 in the divided syntax */
-            : [a] "+l"(s0), [b] "+l"(s1), [c] "+l"(s2), [d] "+h"(s3), [e] "+h"(s4), [f] "+h"(s5),
-              [g] "+h"(s6), [h] "+h"(s7), [wp] "+l"(wp), [t] "+l"(t), [x] "=&l"(x)
-            : [end] "l"(end) : "cc", "memory"); /* Thumb-1 adds any register to a low one */
+#define SBN_SUMS_STEP(d) "add r4, " d "\n\tadd r5, " d "\n\tadd r6, " d "\n\tadd r7, " d "\n\tstmia r1!, {r4-r7}\n\t"
 #else
-    for (; t != end; t += 256, wp += SBN_SUMS_BLOCK) {
-        s0 += *(const uint16_t *)(const void *)(t + wp[0]);
-        s1 += *(const uint16_t *)(const void *)(t + wp[1]);
-        s2 += *(const uint16_t *)(const void *)(t + wp[2]);
-        s3 += *(const uint16_t *)(const void *)(t + wp[3]);
-        s4 += *(const uint16_t *)(const void *)(t + wp[4]);
-        s5 += *(const uint16_t *)(const void *)(t + wp[5]);
-        s6 += *(const uint16_t *)(const void *)(t + wp[6]);
-        s7 += *(const uint16_t *)(const void *)(t + wp[7]);
-    }
+#define SBN_SUMS_STEP(d) "add r0, " d "\n\tadd r1, " d "\n\tadd r2, " d "\n\tadd r3, " d "\n\tstmia r4!, {r0-r3}\n\t"
 #endif
-    s[0] = s0; s[1] = s1; s[2] = s2; s[3] = s3; s[4] = s4; s[5] = s5; s[6] = s6; s[7] = s7;
+#define SBN_SUMS_STEPS(d0, d1, d2, d3) \
+    SBN_SUMS_STEP(d0) SBN_SUMS_STEP(d1) SBN_SUMS_STEP(d0) SBN_SUMS_STEP(d2) SBN_SUMS_STEP(d0) \
+    SBN_SUMS_STEP(d1) SBN_SUMS_STEP(d0) SBN_SUMS_STEP(d3) SBN_SUMS_STEP(d0) SBN_SUMS_STEP(d1) \
+    SBN_SUMS_STEP(d0) SBN_SUMS_STEP(d2) SBN_SUMS_STEP(d0) SBN_SUMS_STEP(d1) SBN_SUMS_STEP(d0)
+static SBN_SUMS_NAKED uint32_t sbn_sums_build(const uint8_t *p SBN_SUMS_ARG, uint32_t *t SBN_SUMS_ARG,
+                                              uint32_t groups SBN_SUMS_ARG)
+{
+#if SBN_SUMS_ASM == 2
+    /* r0 p, r1 t, r2 the end of p, r3 the sum, r4-r7 four words, r8-r11 d_0..d_3, r12 spare */
+    __asm__("push {r4-r11}\n\t"
+            "rsb r2, r2, r2, lsl #3\n\tadd r2, r0\n\tmovs r3, #0\n"
+            "1:\n\t"
+            "ldrb r4, [r0]\n\tldrb r5, [r0, #1]\n\tldrb r6, [r0, #2]\n\tldrb r8, [r0, #3]\n\t"
+            "ldrb r9, [r0, #4]\n\tldrb r10, [r0, #5]\n\tldrb r11, [r0, #6]\n\tadds r0, #7\n\t"
+            "lsls r4, r4, #16\n\t"                                             /* a_0 = (0, x0) */
+            "orr r5, r5, r5, lsl #16\n\torr r6, r6, r6, lsl #16\n\tadd r7, r5, r6\n\t"
+            "add r5, r4\n\tadd r6, r4\n\tadd r7, r4\n\t"                       /* a_1, a_2, a_3 */
+            "sub r11, r10\n\tsub r11, r9\n\tsub r11, r8\n\tsub r10, r9\n\tsub r10, r8\n\tsub r9, r8\n\t"
+            "add r8, r8, r8, lsl #16\n\tadd r9, r9, r9, lsl #16\n\t"
+            "add r10, r10, r10, lsl #16\n\tadd r11, r11, r11, lsl #16\n\t"
+            "stmia r1!, {r4-r7}\n\t"
+            SBN_SUMS_STEPS("r8", "r9", "r10", "r11")
+            "add r3, r3, r7, lsr #16\n\t"                                     /* x0 + ... + x6 */
+            "cmp r0, r2\n\tbne 1b\n\t"
+            "mov r0, r3\n\tpop {r4-r11}\n\tbx lr\n\t");
+#else
+    /* r0-r3 four words, r4 t, r5 p, r6 r7 scratch, r8-r11 d_0..d_3, r12 the end of p, lr the sum */
+    __asm__(".syntax unified\n\t"
+            "push {r4-r7, lr}\n\tmov r4, r8\n\tmov r5, r9\n\tmov r6, r10\n\tmov r7, r11\n\tpush {r4-r7}\n\t"
+            "mov r4, r1\n\tmov r5, r0\n\tlsls r6, r2, #3\n\tsubs r6, r6, r2\n\tadds r6, r5, r6\n\tmov r12, r6\n\t"
+            "movs r6, #0\n\tmov lr, r6\n"
+            "1:\n\t"
+            "ldrb r6, [r5, #3]\n\tldrb r7, [r5, #6]\n\tsubs r7, r7, r6\n\t"    /* x6 - x3 */
+            "ldrb r0, [r5, #4]\n\tsubs r7, r7, r0\n\tsubs r0, r0, r6\n\t"      /* x6 - x3 - x4, x4 - x3 */
+            "lsls r1, r0, #16\n\tadds r0, r0, r1\n\tmov r9, r0\n\t"              /* d_1 */
+            "ldrb r0, [r5, #5]\n\tsubs r7, r7, r0\n\t"                           /* d_3 = x6 - x3 - x4 - x5 */
+            "lsls r1, r7, #16\n\tadds r7, r7, r1\n\tmov r11, r7\n\t"
+            "ldrb r1, [r5, #4]\n\tsubs r0, r0, r1\n\tsubs r0, r0, r6\n\t"      /* d_2 = x5 - x4 - x3 */
+            "lsls r1, r0, #16\n\tadds r0, r0, r1\n\tmov r10, r0\n\t"
+            "lsls r1, r6, #16\n\tadds r6, r6, r1\n\tmov r8, r6\n\t"              /* d_0 = x3 */
+            "ldrb r0, [r5]\n\tlsls r0, r0, #16\n\t"                              /* a_0 = (0, x0) */
+            "ldrb r1, [r5, #1]\n\tlsls r6, r1, #16\n\tadds r1, r1, r6\n\t"
+            "ldrb r2, [r5, #2]\n\tlsls r6, r2, #16\n\tadds r2, r2, r6\n\t"
+            "adds r3, r1, r2\n\tadds r1, r1, r0\n\tadds r2, r2, r0\n\tadds r3, r3, r0\n\t" /* a_1..a_3 */
+            "adds r5, #7\n\t"
+            "stmia r4!, {r0-r3}\n\t"
+            SBN_SUMS_STEPS("r8", "r9", "r10", "r11")
+            "lsrs r3, r3, #16\n\tadd lr, r3\n\t"                                 /* x0 + ... + x6 */
+            "cmp r5, r12\n\tbne 1b\n\t"
+            "mov r0, lr\n\tpop {r4-r7}\n\tmov r8, r4\n\tmov r9, r5\n\tmov r10, r6\n\tmov r11, r7\n\t"
+            "pop {r4-r7, pc}\n\t"
+            ".syntax divided\n\t"); /* GCC writes Thumb-1 in the divided syntax */
+#endif
+}
+
+/* For each of `blocks` blocks of eight rows, s_j (0 first where `fresh`) += the entries that weight
+ * bytes wp[8g + j] pick in the tables g of the pairs from t to end (end > t), then s += 8 and wp
+ * steps `skip` bytes past the block's last byte read. ldrb, ldrh, add per lookup, with the tables of
+ * a pair at t and t + 256, and one pointer step, compare and branch per pair. */
+typedef struct {
+    const uint8_t *t, *end;
+    uint32_t blocks, skip, fresh;
+} sbn_sums_pass;
+#if SBN_SUMS_ASM == 2
+#define SBN_SUMS_ONE(t, s) "ldrb r12, [r0], #1\n\tldrh r12, [" t ", r12]\n\tadd " s ", r12\n\t"
+#define SBN_SUMS_GROUP8(t) SBN_SUMS_ONE(t, "r4") SBN_SUMS_ONE(t, "r5") SBN_SUMS_ONE(t, "r6") \
+    SBN_SUMS_ONE(t, "r7") SBN_SUMS_ONE(t, "r8") SBN_SUMS_ONE(t, "r9") SBN_SUMS_ONE(t, "r10") SBN_SUMS_ONE(t, "r11")
+#else
+#define SBN_SUMS_ONE(t, k, add) "ldrb r3, [r0, #" k "]\n\tldrh r3, [" t ", r3]\n\t" add ", r3\n\t"
+#define SBN_SUMS_GROUP8(t, k0, k1, k2, k3, k4, k5, k6, k7) \
+    SBN_SUMS_ONE(t, k0, "adds r4, r4") SBN_SUMS_ONE(t, k1, "adds r5, r5") SBN_SUMS_ONE(t, k2, "adds r6, r6") \
+    SBN_SUMS_ONE(t, k3, "adds r7, r7") SBN_SUMS_ONE(t, k4, "add r8") SBN_SUMS_ONE(t, k5, "add r9") \
+    SBN_SUMS_ONE(t, k6, "add r10") SBN_SUMS_ONE(t, k7, "add r11")
+#endif
+static SBN_SUMS_NAKED void sbn_sums_blocks(const uint8_t *wp SBN_SUMS_ARG, uint32_t *s SBN_SUMS_ARG,
+                                           const sbn_sums_pass *pass SBN_SUMS_ARG)
+{
+#if SBN_SUMS_ASM == 2
+    /* r0 wp, r1 t, r2 t + 256, r3 end, r4-r11 the sums, r12 the entry, lr s; [sp] pass, [sp, #4] blocks */
+    __asm__("push {r4-r11, lr}\n\t"
+            "mov lr, r1\n\tldr r3, [r2, #8]\n\tpush {r2, r3}\n\tldr r3, [r2, #4]\n"
+            "2:\n\t"
+            "ldr r12, [sp]\n\tldr r1, [r12, #16]\n\tcbnz r1, 3f\n\t"
+            "ldm lr, {r4-r11}\n\tb 4f\n"
+            "3:\n\tmovs r4, #0\n\tmovs r5, #0\n\tmovs r6, #0\n\tmovs r7, #0\n\t"
+            "mov r8, r4\n\tmov r9, r4\n\tmov r10, r4\n\tmov r11, r4\n"
+            "4:\n\tldr r1, [r12]\n\tadd r2, r1, #256\n"
+            "1:\n\t"
+            SBN_SUMS_GROUP8("r1") SBN_SUMS_GROUP8("r2")
+            "add r1, #512\n\tadd r2, #512\n\tcmp r1, r3\n\tbne 1b\n\t"
+            "stmia lr!, {r4-r11}\n\t"
+            "ldr r12, [sp]\n\tldr r12, [r12, #12]\n\tadd r0, r12\n\t"
+            "ldr r12, [sp, #4]\n\tsubs r12, #1\n\tstr r12, [sp, #4]\n\tbne 2b\n\t"
+            "add sp, #8\n\tpop {r4-r11, pc}\n\t");
+#else
+    /* r0 wp, r1 t, r2 t + 256, r3 the entry, r4-r11 the sums, r12 end, lr 512;
+     * [sp] s, [sp, #4] pass, [sp, #8] blocks */
+    __asm__(".syntax unified\n\t"
+            "push {r4-r7, lr}\n\tmov r4, r8\n\tmov r5, r9\n\tmov r6, r10\n\tmov r7, r11\n\tpush {r4-r7}\n\t"
+            "ldr r3, [r2, #8]\n\tpush {r1-r3}\n\t"
+            "ldr r3, [r2, #4]\n\tmov r12, r3\n\tmovs r3, #2\n\tlsls r3, r3, #8\n\tmov lr, r3\n"
+            "2:\n\t"
+            "ldr r2, [sp, #4]\n\tldr r1, [r2]\n\tldr r3, [r2, #16]\n\tcmp r3, #0\n\tbne 3f\n\t"
+            "ldr r3, [sp]\n\tadds r3, #16\n\tldmia r3!, {r4-r7}\n\tmov r8, r4\n\tmov r9, r5\n\tmov r10, r6\n\t"
+            "mov r11, r7\n\tsubs r3, #32\n\tldmia r3!, {r4-r7}\n\tb 4f\n"
+            "3:\n\tmovs r4, #0\n\tmovs r5, #0\n\tmovs r6, #0\n\tmovs r7, #0\n\t"
+            "mov r8, r4\n\tmov r9, r4\n\tmov r10, r4\n\tmov r11, r4\n"
+            "4:\n\tmov r2, lr\n\tlsrs r2, r2, #1\n\tadds r2, r1, r2\n"
+            "1:\n\t"
+            SBN_SUMS_GROUP8("r1", "0", "1", "2", "3", "4", "5", "6", "7")
+            SBN_SUMS_GROUP8("r2", "8", "9", "10", "11", "12", "13", "14", "15")
+            "adds r0, #16\n\tadd r1, lr\n\tadd r2, lr\n\tcmp r1, r12\n\tbne 1b\n\t"
+            "ldr r3, [sp]\n\tstmia r3!, {r4-r7}\n\tmov r4, r8\n\tmov r5, r9\n\tmov r6, r10\n\tmov r7, r11\n\t"
+            "stmia r3!, {r4-r7}\n\tstr r3, [sp]\n\t"
+            "ldr r2, [sp, #4]\n\tldr r3, [r2, #12]\n\tadds r0, r0, r3\n\t"
+            "ldr r3, [sp, #8]\n\tsubs r3, #1\n\tstr r3, [sp, #8]\n\tbne 2b\n\t"
+            "add sp, #12\n\tpop {r4-r7}\n\tmov r8, r4\n\tmov r9, r5\n\tmov r10, r6\n\tmov r11, r7\n\t"
+            "pop {r4-r7, pc}\n\t"
+            ".syntax divided\n\t");
+#endif
+}
+#endif /* SBN_SUMS_ASM */
+
+/* s_j += the entry that weight byte wp[8g + j] picks in table g, for the tables from t to end. */
+static void sbn_sums_lookups(const uint8_t *wp, const uint8_t *t, const uint8_t *end, uint32_t *s)
+{
+    for (; t != end; t += 256, wp += SBN_SUMS_BLOCK) {
+        uint32_t j;
+        for (j = 0u; j < SBN_SUMS_BLOCK; j++) {
+            s[j] += *(const uint16_t *)(const void *)(t + wp[j]);
+        }
+    }
 }
 
 SBN_API void sbn_dense_u8_sums(const uint8_t *in, const uint32_t *weights, uint32_t n, uint32_t outputs,
@@ -144,19 +253,41 @@ SBN_API void sbn_dense_u8_sums(const uint8_t *in, const uint32_t *weights, uint3
     }
     for (g0 = 0u; g0 < groups; g0 += chunk) {
         const uint32_t count = groups - g0 < chunk ? groups - g0 : chunk;
-        for (g = 0u; g < count; g++) {
+        g = 0u;
+#if SBN_SUMS_ASM
+        const uint32_t whole = n - (groups - 1u) * SBN_SUMS_GROUP == SBN_SUMS_GROUP ? groups : groups - 1u;
+        if (g0 < whole) { /* the groups of seven pixels, in assembly */
+            g = whole - g0 < count ? whole - g0 : count;
+            total += sbn_sums_build(in + g0 * SBN_SUMS_GROUP, scratch, g);
+        }
+#endif
+        for (; g < count; g++) {
             const uint32_t first = (g0 + g) * SBN_SUMS_GROUP;
             total += sbn_sums_table(in + first, n - first < SBN_SUMS_GROUP ? n - first : SBN_SUMS_GROUP,
                                     tables + 128u * g);
         }
-        for (b = 0u; b < blocks; b++) {
-            const uint8_t *wp = w + (b * groups + g0) * SBN_SUMS_BLOCK;
-            const uint8_t *t = (const uint8_t *)tables, *end = t + 256u * count;
-            uint32_t *s = sums + SBN_SUMS_BLOCK * b;
-            if (g0 == 0u) {
-                s[0] = 0u; s[1] = 0u; s[2] = 0u; s[3] = 0u; s[4] = 0u; s[5] = 0u; s[6] = 0u; s[7] = 0u;
+        b = 0u;
+#if SBN_SUMS_ASM
+        if (count > 1u) { /* the pairs of tables, every block in one call */
+            sbn_sums_pass pass;
+            pass.t = (const uint8_t *)tables;
+            pass.end = pass.t + 512u * (count >> 1);
+            pass.blocks = blocks;
+            pass.skip = (groups - (count & ~1u)) * SBN_SUMS_BLOCK;
+            pass.fresh = g0 == 0u;
+            sbn_sums_blocks(w + g0 * SBN_SUMS_BLOCK, sums, &pass);
+            b = count & ~1u; /* the groups done */
+        }
+#endif
+        if (b < count) {
+            for (o = 0u; o < blocks; o++) {
+                uint32_t *s = sums + SBN_SUMS_BLOCK * o;
+                if (g0 + b == 0u) {
+                    s[0] = 0u; s[1] = 0u; s[2] = 0u; s[3] = 0u; s[4] = 0u; s[5] = 0u; s[6] = 0u; s[7] = 0u;
+                }
+                sbn_sums_lookups(w + (o * groups + g0 + b) * SBN_SUMS_BLOCK, (const uint8_t *)(tables + 128u * b),
+                                 (const uint8_t *)(tables + 128u * count), s);
             }
-            sbn_sums_lookups(wp, t, end, s);
         }
     }
     for (o = 0u; o < outputs; o++) {

@@ -51,6 +51,10 @@ void sbn_dense_bits_t16(const uint32_t *in, const uint32_t *w, uint32_t words, u
                         const int16_t *thr, uint32_t *bits);
 void sbn_dense_bits_scores(const uint32_t *in, const uint32_t *w, uint32_t words, uint32_t n, uint32_t outputs,
                            int32_t *scores);
+/* The same comparing mismatch counts (speed): bit o is popcount(x ^ w_o) < limits[o], limits
+ * floor((n - t) / 2) + 1 clamped to 0 .. n + 1, for n < 32767. */
+void sbn_dense_bits_m16(const uint32_t *in, const uint32_t *w, uint32_t words, uint32_t outputs,
+                        const int16_t *limits, uint32_t *bits);
 
 /* Convolutions with their max pooling fused in (see sbn_conv.h); out holds
  * out_h * out_w positions of ceil(out_c / 32) words. conv_u8 takes raw uint8

@@ -92,7 +92,12 @@ CASES = [
 # pixels at a time, so one pass, several, an uneven last one, and a group of fewer than seven pixels
 SPEED_CASES = [("mlp_784_256", 28), ("mlp_784_256", 15), ("mlp_odd", 9), ("mlp_odd", 4), ("mlp_bytes", 1), ("mlp_tiny", 1),
                ("mlp_wide_rows", 13)]
+# the binary layers that compare mismatch counts (sbn_dense_bits_m16, --optimize speed): rows of eight
+# words (the assembly on DSP cores) with a partial output word after whole ones, and other row lengths
+M16_CASES = [("mlp_784_256", {"1": "m16"}), ("mlp_hidden_256", {"1": "m16"}), ("mlp_odd", {"1": "m16"}),
+             ("mlp_wide_rows", {"0": "sums:13", "1": "m16"}), ("mlp_tiny", {"1": "m16"})]
 BY_NAME = {case[0]: case for case in CASES}
+BY_NAME["mlp_hidden_256"] = ("mlp_hidden_256", (1, 5, 8), lambda r: dense_mlp(r, 40, 256, 45, 3))
 
 
 def build(name, shape, make):
@@ -144,6 +149,29 @@ def test_subset_sums_at_the_threshold_on_host(name, chunk):
 @pytest.mark.parametrize("name,chunk", SPEED_CASES)
 def test_subset_sums_at_the_threshold_in_qemu(core, name, chunk, tmp_path):
     model, pixels, expected = speed_build(name, chunk)
+    for file, text in codegen.model_sources(model, "net").items():
+        (tmp_path / file).write_text(text)
+    result = golden.run_golden(core, [tmp_path / "net.c"], [tmp_path], "net", pixels, expected, tmp_path / "build")
+    assert result.mismatches == 0, result.log
+
+
+def m16_build(name, kernels):
+    model, pixels, expected = build(*BY_NAME[name])
+    model.meta["kernels"] = kernels
+    assert [s.kernel for s in codegen.plan(model).steps if s.choice == "m16"]
+    return model, pixels, expected
+
+
+@pytest.mark.parametrize("name,kernels", M16_CASES)
+def test_mismatch_limits_at_the_threshold_on_host(name, kernels):
+    model, pixels, expected = m16_build(name, kernels)
+    np.testing.assert_array_equal(host_scores(model, pixels), expected)
+
+
+@pytest.mark.parametrize("core", ["cortex-m0", "cortex-m4", "cortex-m55"])
+@pytest.mark.parametrize("name,kernels", M16_CASES)
+def test_mismatch_limits_at_the_threshold_in_qemu(core, name, kernels, tmp_path):
+    model, pixels, expected = m16_build(name, kernels)
     for file, text in codegen.model_sources(model, "net").items():
         (tmp_path / file).write_text(text)
     result = golden.run_golden(core, [tmp_path / "net.c"], [tmp_path], "net", pixels, expected, tmp_path / "build")
