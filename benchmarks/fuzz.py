@@ -167,6 +167,7 @@ def run_one(index: int, seed: int, n_inputs: int, qemu_every: int, failures: str
     stage = "freeze"
     try:
         fm = freeze(model, spec)
+        strategies.random_kernels(rng, fm)  # the faster kernels of --optimize speed too
         stage = "codegen"
         plan = codegen.plan(fm)
         result["arch"] = f"{spec.dtype} {spec.layout} {'x'.join(map(str, shape))}: " + \

@@ -156,6 +156,17 @@ def draw_network(rng: np.random.Generator, kind: str):
     return drawn
 
 
+def random_kernels(rng: np.random.Generator, frozen_model) -> dict[str, str]:
+    """A random choice among each layer's kernels (its smallest, or one that ``export --optimize speed``
+    may take), recorded in the model as export records the planner's: every variant gets drawn."""
+    from sbn_mcu.codegen import plan
+
+    options = plan(frozen_model, {}).options
+    choices = {str(index): str(rng.choice(names)) for index, names in options.items() if names and rng.random() < 0.5}
+    frozen_model.meta["kernels"] = choices
+    return choices
+
+
 def random_inputs(rng: np.random.Generator, spec, n: int) -> np.ndarray:
     """``n`` raw inputs of the spec's type and stored shape: its smallest and largest values, a
     checkerboard of them, then in turn uniform values, extremes only, the two middle values (where

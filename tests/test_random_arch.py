@@ -16,7 +16,7 @@ from support import as_int_scores, host_scores, torch_scores
 from sbn_mcu.ir import input_spec, reference
 from sbn_mcu.training.freeze import freeze
 from sbn_mcu.training.layers import SBActivation, SBConv2d, SBLinear, Scores
-from strategies import networks, random_inputs, random_spec, randomize
+from strategies import networks, random_inputs, random_kernels, random_spec, randomize
 
 CHAIN = settings(max_examples=20, deadline=None, derandomize=True, database=None,
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
@@ -28,6 +28,7 @@ def check_chain(model: nn.Sequential, input_shape: tuple, seed: int, extra_flags
     spec = random_spec(rng, input_shape, *spec_draw) if spec_draw else input_spec.as_spec(input_shape)
     randomize(model, rng)
     fm = freeze(model, spec)
+    random_kernels(rng, fm)  # the faster kernels of --optimize speed too
     pixels = random_inputs(rng, spec, N_INPUTS)
     expected = reference.run(fm, pixels)
     got = host_scores(fm, pixels, extra_flags=extra_flags)
