@@ -44,8 +44,8 @@ class Dense(Op):
         if not (site.raw_bytes and self.thresholds is not None and 4 * 255 * n < 2 ** 31):
             return ()
         groups = -(-n // SUMS_GROUP)
-        return tuple(f"sums:{c}" for c in sorted({-(-groups // passes) for passes in range(1, groups + 1)},
-                                                  reverse=True))
+        chunks = sorted({-(-groups // passes) for passes in range(1, groups + 1)}, reverse=True)
+        return tuple(f"{kind}:{c}" for kind in ("sums", "offsets") for c in chunks)
 
     def lower(self, site: Site) -> Step:
         if site.kernel == "m16":
@@ -53,6 +53,8 @@ class Dense(Op):
                 raise SbnError(f"layer {site.index} cannot compare mismatch counts (m16): it is the first, "
                                "a score layer or has 32,767 inputs or more")
             return self.lower_m16(site)
+        if site.kernel.startswith("offsets:"):
+            return self.lower_offsets(site, int(site.kernel.removeprefix("offsets:")))
         if site.kernel:
             return self.lower_sums(site, int(site.kernel.removeprefix("sums:")))
         w, (outputs, n) = self.weights, self.weights.shape
@@ -100,6 +102,31 @@ class Dense(Op):
                     call=("sbn_dense_u8_sums", ["in", "weights", n, outputs, chunk, "thresholds", "out", "scratch"]))
 
 
+    def lower_offsets(self, site: Site, chunk: int) -> Step:
+        """sbn_dense_u8_offsets: per chunk of groups and output, the uint32 byte offsets 256 g + 2 i of the
+        entries its weights pick in the chunk's tables, padded with 0 to a multiple of OFFSETS_UNIT (see
+        the kernel's file); thresholds t + 255 W, as sbn_dense_u8_sums."""
+        w, (outputs, n) = self.weights, self.weights.shape
+        groups = -(-n // SUMS_GROUP)
+        bits = np.zeros((outputs, groups * SUMS_GROUP), np.uint32)
+        bits[:, :n] = w > 0
+        index = (bits.reshape(outputs, groups, SUMS_GROUP) << np.arange(SUMS_GROUP, dtype=np.uint32)).sum(2)
+        parts = []
+        for g0 in range(0, groups, chunk):
+            count = min(chunk, groups - g0)
+            offsets = np.zeros((outputs, -(-count // OFFSETS_UNIT) * OFFSETS_UNIT), np.uint32)
+            offsets[:, :count] = 256 * np.arange(count, dtype=np.uint32) + 2 * index[:, g0:g0 + count]
+            parts.append(offsets.reshape(-1))
+        thresholds = self.thresholds + 255 * w.sum(axis=1, dtype=np.int64)
+        scratch = "SBN_DENSE_U8_OFFSETS_SCRATCH_WORDS"
+        return Step(index=site.index, kernel="dense_u8_offsets", runtime=("sbn_dense_u8_offsets.c",),
+                    title=f"dense {n} -> {outputs}", weights=np.concatenate(parts).astype(np.uint32),
+                    thresholds=thresholds, threshold_type="sbn_acc_t", out_shape=site.out_shape, macs=w.size,
+                    integer_input=True, weight_bits=w.size, bound=self.accumulator_bound(site.largest_input),
+                    scratch_words=runtime.macro("sbn_dense_u8_offsets.c", scratch, chunk, outputs),
+                    scratch_size=f"{scratch}({chunk}u, {outputs}u)", choice=site.kernel,
+                    call=("sbn_dense_u8_offsets", ["in", "weights", n, outputs, chunk, "thresholds", "out", "scratch"]))
+
     def lower_m16(self, site: Site) -> Step:
         """sbn_dense_bits_m16: the weights of sbn_dense_bits, and per output the limit on the mismatch
         count m below which acc = n - 2m >= t: floor((n - t) / 2) + 1, clamped to 0 .. n + 1."""
@@ -113,6 +140,7 @@ class Dense(Op):
 
 
 SUMS_GROUP, SUMS_BLOCK = 7, 8  # pixels per table and rows per pass: SBN_SUMS_GROUP, SBN_SUMS_BLOCK
+OFFSETS_UNIT = 14  # lookups per loop pass of sbn_dense_u8_offsets: SBN_OFFSETS_UNIT
 
 
 def fits_int16(values: np.ndarray) -> bool:

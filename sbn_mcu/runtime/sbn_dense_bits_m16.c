@@ -17,12 +17,14 @@
 #include "sbn_kernels.h"
 
 #if defined(__GNUC__) && SBN_THUMB2 && SBN_DSP
+#define SBN_M16_ASM 2
+#elif defined(__GNUC__) && defined(__thumb__) && !SBN_THUMB2
 #define SBN_M16_ASM 1
 #else
 #define SBN_M16_ASM 0
 #endif
 
-#if SBN_M16_ASM
+#if SBN_M16_ASM == 2
 #define SBN_M16_CSA(a, b, c) /* a, c = the twos and ones of a + b + c (b is spent) */ \
     "eor r12, " a ", " b "\n\tand " a ", " a ", " b "\n\tand lr, r12, " c "\n\torr " a ", " a ", lr\n\t" \
     "eor " c ", " c ", r12\n\t"
@@ -57,6 +59,67 @@ static __attribute__((naked, noipa, unused)) uint32_t sbn_m16_word(const uint32_
             "ldrh lr, [r2], #2\n\tcmp r11, lr\n\tadcs r3, r3, r3\n\tbcc 1b\n\t" /* carry: not below the limit */
             "rbit r0, r3\n\tmvns r0, r0\n\tpop {r4-r11, pc}\n\t");
 }
+#elif SBN_M16_ASM == 1
+/* Thumb-1: a carry-save adder in five instructions on two-operand logic, with no spare register:
+ * b ^= a (u), a = ((a ^ c) & ~u) ^ c (the twos), c ^= u (the ones). */
+#define SBN_M16_CSA(a, b, c) "eors " b ", " a "\n\teors " a ", " c "\n\tbics " a ", " b "\n\teors " a ", " c "\n\t" \
+    "eors " c ", " b "\n\t"
+#define SBN_M16_PAIRS(v) "lsrs r4, " v ", #1\n\tands r4, r2\n\tsubs " v ", " v ", r4\n\t" /* counts of bit pairs */
+#define SBN_M16_SPREAD(v, k) /* lanes of k bits summed into lanes of 2k, mask in r2 */ \
+    "lsrs r4, " v ", #" k "\n\tands r4, r2\n\tands " v ", r2\n\tadds " v ", " v ", r4\n\t"
+
+/* The output word of 32 rows of eight words, its first row in bit 31 and every bit inverted (the
+ * caller reverses it): r0-r5 the row, r6 w, r7 in, r8 a spilled twos word, r9 limits, r10-r12 the
+ * masks 0x55555555, 0x33333333, 0x0F0F0F0F, lr the word from a marker bit that adcs shifts out. */
+static __attribute__((naked, noipa, unused)) uint32_t sbn_m16_word(const uint32_t *in __attribute__((unused)),
+                                                                   const uint32_t *w __attribute__((unused)),
+                                                                   const int16_t *limits __attribute__((unused)))
+{
+    __asm__(".syntax unified\n\t"
+            "push {r4-r7, lr}\n\tmov r4, r8\n\tmov r5, r9\n\tmov r6, r10\n\tmov r7, r11\n\tpush {r4-r7}\n\t"
+            "mov r7, r0\n\tmov r6, r1\n\tmov r9, r2\n\t"
+            "ldr r0, =0x55555555\n\tmov r10, r0\n\tldr r0, =0x33333333\n\tmov r11, r0\n\t"
+            "ldr r0, =0x0F0F0F0F\n\tmov r12, r0\n\tmovs r0, #1\n\tmov lr, r0\n"
+            "1:\n\t"
+            "ldmia r6!, {r0-r3}\n\t"
+            "ldr r4, [r7]\n\teors r0, r4\n\tldr r4, [r7, #4]\n\teors r1, r4\n\t"
+            "ldr r4, [r7, #8]\n\teors r2, r4\n\tldr r4, [r7, #12]\n\teors r3, r4\n\t"
+            SBN_M16_CSA("r0", "r1", "r2")                      /* twos r0, ones r2 */
+            "ldmia r6!, {r1, r4}\n\t"
+            "ldr r5, [r7, #16]\n\teors r1, r5\n\tldr r5, [r7, #20]\n\teors r4, r5\n\t"
+            SBN_M16_CSA("r2", "r3", "r1")                      /* twos r2, ones r1 */
+            "ldmia r6!, {r3, r5}\n\tmov r8, r0\n\t"
+            "ldr r0, [r7, #24]\n\teors r3, r0\n\tldr r0, [r7, #28]\n\teors r5, r0\n\t"
+            SBN_M16_CSA("r1", "r4", "r3")                      /* twos r1, ones r3 */
+            "eors r5, r3\n\tbics r3, r5\n\t"                  /* ones r5; twos r8, r2, r1, r3 */
+            "mov r0, r8\n\t"
+            SBN_M16_CSA("r0", "r2", "r1")                      /* fours r0, twos r1 */
+            "eors r3, r1\n\tbics r1, r3\n\t"                  /* twos r3; fours r0, r1 */
+            "eors r1, r0\n\tbics r0, r1\n\t"                  /* fours r1, eights r0 */
+            "mov r2, r10\n\t" SBN_M16_PAIRS("r5") SBN_M16_PAIRS("r3") SBN_M16_PAIRS("r1") SBN_M16_PAIRS("r0")
+            "mov r2, r11\n\t" SBN_M16_SPREAD("r5", "2") SBN_M16_SPREAD("r3", "2") SBN_M16_SPREAD("r1", "2")
+            SBN_M16_SPREAD("r0", "2")
+            "lsls r3, r3, #1\n\tadds r5, r5, r3\n\tlsls r0, r0, #1\n\tadds r1, r1, r0\n\t" /* at most 12 a nibble */
+            "mov r2, r12\n\t" SBN_M16_SPREAD("r5", "4") SBN_M16_SPREAD("r1", "4")
+            "lsls r1, r1, #2\n\tadds r5, r5, r1\n\t"          /* at most 120 a byte */
+            "uxth r4, r5\n\tlsrs r5, r5, #16\n\tadds r5, r5, r4\n\tuxtb r4, r5\n\tlsrs r5, r5, #8\n\t"
+            "adds r5, r5, r4\n\t"                               /* the mismatches */
+            "mov r4, r9\n\tldrh r2, [r4]\n\tadds r4, #2\n\tmov r9, r4\n\t"
+            "cmp r5, r2\n\tmov r4, lr\n\tadcs r4, r4\n\tmov lr, r4\n\tbcc 1b\n\t" /* carry: not below the limit */
+            "mov r0, lr\n\tpop {r4-r7}\n\tmov r8, r4\n\tmov r9, r5\n\tmov r10, r6\n\tmov r11, r7\n\t"
+            "pop {r4-r7, pc}\n\t.ltorg\n\t"
+            ".syntax divided\n\t");
+}
+
+/* v with its bits in reverse order */
+static uint32_t sbn_m16_reverse(uint32_t v)
+{
+    v = ((v >> 1) & 0x55555555u) | ((v & 0x55555555u) << 1);
+    v = ((v >> 2) & 0x33333333u) | ((v & 0x33333333u) << 2);
+    v = ((v >> 4) & 0x0F0F0F0Fu) | ((v & 0x0F0F0F0Fu) << 4);
+    v = ((v >> 8) & 0x00FF00FFu) | ((v & 0x00FF00FFu) << 8);
+    return (v >> 16) | (v << 16);
+}
 #endif
 
 SBN_API void sbn_dense_bits_m16(const uint32_t *in, const uint32_t *w, uint32_t words, uint32_t outputs,
@@ -66,7 +129,11 @@ SBN_API void sbn_dense_bits_m16(const uint32_t *in, const uint32_t *w, uint32_t 
 #if SBN_M16_ASM
     if (words == 8u) {
         for (; o + 32u <= outputs; o += 32u) {
+#if SBN_M16_ASM == 2
             bits[o >> 5] = sbn_m16_word(in, w + 8u * o, limits + o);
+#else
+            bits[o >> 5] = ~sbn_m16_reverse(sbn_m16_word(in, w + 8u * o, limits + o));
+#endif
         }
     }
 #endif

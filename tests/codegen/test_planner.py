@@ -26,11 +26,33 @@ def test_size_is_the_plan_without_choices():
     assert plan(model).steps[0].kernel == "dense_u8"
 
 
-def test_a_loose_budget_takes_the_tables_whole():
+def test_a_loose_budget_takes_the_tables_whole_with_the_offsets_of_their_entries():
     model = mlp()
     choices = choose(model, "speed", flash_budget=10 ** 6, ram_budget=10 ** 6)
+    assert choices == {"0": "offsets:112"}
+    assert plan(model, choices).steps[0].kernel == "dense_u8_offsets"
+
+
+def test_a_flash_budget_short_of_the_offsets_keeps_the_weight_bytes():
+    model = mlp()
+    offsets = plan(model, {"0": "offsets:112"}).flash_bytes
+    sums = plan(model, {"0": "sums:112"}).flash_bytes
+    assert offsets > 3 * sums  # four bytes per seven weights, one per seven
+    choices = choose(model, "speed", flash_budget=offsets - 1, ram_budget=10 ** 6)
     assert choices == {"0": "sums:112"}
     assert plan(model, choices).steps[0].kernel == "dense_u8_sums"
+
+
+def test_hidden_binary_layers_compare_mismatch_counts_in_the_same_flash():
+    rng = np.random.default_rng(2)
+    signs = lambda shape: np.where(rng.random(shape) < 0.5, -1, 1).astype(np.int8)
+    model = FrozenModel((1, 28, 28), [Flatten(), Dense(signs((64, 784)), np.zeros(64, np.int64)),
+                                      Dense(signs((32, 64)), np.arange(32) - 16), Dense(signs((10, 32)))])
+    choices = choose(model, "speed")
+    assert choices["1"] == "m16" and "2" not in choices  # the score layer keeps its kernel
+    base, fast = plan(model, {}), plan(model, choices)
+    assert fast.steps[1].kernel == "dense_bits_m16"
+    assert fast.step_flash_bytes(fast.steps[1]) == base.step_flash_bytes(base.steps[1])
 
 
 def test_a_tight_ram_budget_builds_the_tables_in_chunks_or_keeps_the_size_kernel():

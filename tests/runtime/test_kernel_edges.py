@@ -96,6 +96,13 @@ SPEED_CASES = [("mlp_784_256", 28), ("mlp_784_256", 15), ("mlp_odd", 9), ("mlp_o
 # words (the assembly on DSP cores) with a partial output word after whole ones, and other row lengths
 M16_CASES = [("mlp_784_256", {"1": "m16"}), ("mlp_hidden_256", {"1": "m16"}), ("mlp_odd", {"1": "m16"}),
              ("mlp_wide_rows", {"0": "sums:13", "1": "m16"}), ("mlp_tiny", {"1": "m16"})]
+# the offsets kernel of a first dense layer (--optimize speed, "offsets:C"): tables in chunks (the whole 784 -> 256
+# ones pass the micro:bit's RAM) of whole passes of fourteen lookups, padded ones, a partial group, with the
+# mismatch-count kernel after it
+OFFSETS_CASES = [("mlp_784_256", {"0": "offsets:38", "1": "m16"}), ("mlp_784_256", {"0": "offsets:28"}),
+                 ("mlp_784_256", {"0": "offsets:15"}), ("mlp_odd", {"0": "offsets:9"}), ("mlp_odd", {"0": "offsets:4"}),
+                 ("mlp_bytes", {"0": "offsets:1"}), ("mlp_tiny", {"0": "offsets:1"}),
+                 ("mlp_wide_rows", {"0": "offsets:13", "1": "m16"})]
 BY_NAME = {case[0]: case for case in CASES}
 BY_NAME["mlp_hidden_256"] = ("mlp_hidden_256", (1, 5, 8), lambda r: dense_mlp(r, 40, 256, 45, 3))
 
@@ -155,23 +162,23 @@ def test_subset_sums_at_the_threshold_in_qemu(core, name, chunk, tmp_path):
     assert result.mismatches == 0, result.log
 
 
-def m16_build(name, kernels):
+def chosen_build(name, kernels):
     model, pixels, expected = build(*BY_NAME[name])
     model.meta["kernels"] = kernels
-    assert [s.kernel for s in codegen.plan(model).steps if s.choice == "m16"]
+    assert [s.choice for s in codegen.plan(model).steps if s.choice] == [k for k in kernels.values() if k]
     return model, pixels, expected
 
 
-@pytest.mark.parametrize("name,kernels", M16_CASES)
-def test_mismatch_limits_at_the_threshold_on_host(name, kernels):
-    model, pixels, expected = m16_build(name, kernels)
+@pytest.mark.parametrize("name,kernels", M16_CASES + OFFSETS_CASES)
+def test_mismatch_limits_and_offsets_at_the_threshold_on_host(name, kernels):
+    model, pixels, expected = chosen_build(name, kernels)
     np.testing.assert_array_equal(host_scores(model, pixels), expected)
 
 
 @pytest.mark.parametrize("core", ["cortex-m0", "cortex-m4", "cortex-m55"])
-@pytest.mark.parametrize("name,kernels", M16_CASES)
-def test_mismatch_limits_at_the_threshold_in_qemu(core, name, kernels, tmp_path):
-    model, pixels, expected = m16_build(name, kernels)
+@pytest.mark.parametrize("name,kernels", M16_CASES + OFFSETS_CASES)
+def test_mismatch_limits_and_offsets_at_the_threshold_in_qemu(core, name, kernels, tmp_path):
+    model, pixels, expected = chosen_build(name, kernels)
     for file, text in codegen.model_sources(model, "net").items():
         (tmp_path / file).write_text(text)
     result = golden.run_golden(core, [tmp_path / "net.c"], [tmp_path], "net", pixels, expected, tmp_path / "build")

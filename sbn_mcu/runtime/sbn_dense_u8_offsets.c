@@ -1,0 +1,135 @@
+/* Fully connected layer on raw uint8 input by subset-sum tables, with the
+ * weights stored as the byte offsets of their table entries: the speed kernel
+ * of a first dense layer where flash is plentiful (four bytes per seven
+ * weights, four times sbn_dense_u8_sums's bytes).
+ *
+ * The tables and the comparison are sbn_dense_u8_sums's (sbn_sums.h): with S
+ * the sum of the pixels whose weight is +1 and P that of all pixels, the bit
+ * is 4S - 2P >= c, c = t + 255W. Each lookup is one ldrh of the table
+ * address plus a stored offset, and one add; the offsets come fourteen at a
+ * time by ldm (Thumb-2: two of seven; Thumb-1: five, five and four).
+ *
+ * Weights: for each chunk of `chunk` groups (the last may be shorter), for
+ * each output, the chunk's groups as uint32 offsets 256 g + 2 i (g the group
+ * within the chunk, i its seven weight bits), padded to a multiple of
+ * SBN_OFFSETS_UNIT with 0, which picks entry 0 of the first table: the empty
+ * sum. The tables are built a chunk at a time in the scratch, with one partial
+ * sum per output beside them. n < 2^21 (4S fits int32). */
+#ifndef SBN_DENSE_U8_OFFSETS_C
+#define SBN_DENSE_U8_OFFSETS_C
+
+#include "sbn_kernels.h"
+#include "sbn_sums.h"
+
+#define SBN_OFFSETS_UNIT 14u /* lookups per loop pass */
+
+/* Scratch words: chunk tables of 128 uint16 sums, and a partial sum per output. */
+#define SBN_DENSE_U8_OFFSETS_SCRATCH_WORDS(chunk, outputs) (64u * (chunk) + (outputs))
+
+/* s[o] += the entries that `lookups` offsets per row pick in the tables at t, for `rows` rows of offsets
+ * from wp (lookups a multiple of SBN_OFFSETS_UNIT, > 0). */
+typedef struct {
+    uint32_t rows, row_bytes;
+} sbn_offsets_pass;
+#if SBN_SUMS_ASM == 2
+#define SBN_OFFSETS_ONE(r) "ldrh r12, [r8, " r "]\n\tadd lr, r12\n\t"
+#define SBN_OFFSETS_SEVEN "ldm r7!, {r0-r6}\n\t" SBN_OFFSETS_ONE("r0") SBN_OFFSETS_ONE("r1") SBN_OFFSETS_ONE("r2") \
+    SBN_OFFSETS_ONE("r3") SBN_OFFSETS_ONE("r4") SBN_OFFSETS_ONE("r5") SBN_OFFSETS_ONE("r6")
+#elif SBN_SUMS_ASM == 1
+#define SBN_OFFSETS_ONE(r) "ldrh r7, [r6, " r "]\n\tadd r8, r7\n\t"
+#define SBN_OFFSETS_FOUR SBN_OFFSETS_ONE("r0") SBN_OFFSETS_ONE("r1") SBN_OFFSETS_ONE("r2") SBN_OFFSETS_ONE("r3")
+#endif
+#if SBN_SUMS_ASM
+static SBN_SUMS_NAKED void sbn_offsets_rows(const uint32_t *wp SBN_SUMS_ARG, const uint8_t *t SBN_SUMS_ARG,
+                                            uint32_t *s SBN_SUMS_ARG, const sbn_offsets_pass *pass SBN_SUMS_ARG)
+{
+#if SBN_SUMS_ASM == 2
+    /* r0-r6 offsets, r7 wp, r8 t, r9 s, r10 the row's end, r11 row bytes, r12 the entry, lr the sum;
+     * [sp] rows left */
+    __asm__("push {r4-r11, lr}\n\t"
+            "mov r7, r0\n\tmov r8, r1\n\tmov r9, r2\n\tldr r11, [r3, #4]\n\tldr r3, [r3]\n\tpush {r3, r4}\n"
+            "1:\n\t"
+            "ldr lr, [r9]\n\tadd r10, r7, r11\n"
+            "2:\n\t"
+            SBN_OFFSETS_SEVEN SBN_OFFSETS_SEVEN
+            "cmp r7, r10\n\tbne 2b\n\t"
+            "str lr, [r9], #4\n\t"
+            "ldr r12, [sp]\n\tsubs r12, #1\n\tstr r12, [sp]\n\tbne 1b\n\t"
+            "add sp, #8\n\tpop {r4-r11, pc}\n\t");
+#else
+    /* r0-r4 offsets, r5 wp, r6 t, r7 the entry, r8 the sum, r9 the row's end, r10 s, r11 row bytes,
+     * r12 the last row's end */
+    __asm__(".syntax unified\n\t"
+            "push {r4-r7, lr}\n\tmov r4, r8\n\tmov r5, r9\n\tmov r6, r10\n\tmov r7, r11\n\tpush {r4-r7}\n\t"
+            "mov r5, r0\n\tmov r6, r1\n\tmov r10, r2\n\tmov r9, r0\n\tldr r1, [r3, #4]\n\tmov r11, r1\n\t"
+            "ldr r2, [r3]\n\tmuls r2, r1, r2\n\tadds r2, r0, r2\n\tmov r12, r2\n"
+            "1:\n\t"
+            "mov r7, r10\n\tldr r7, [r7]\n\tmov r8, r7\n\tadd r9, r11\n"
+            "2:\n\t"
+            "ldmia r5!, {r0-r4}\n\t" SBN_OFFSETS_FOUR SBN_OFFSETS_ONE("r4")
+            "ldmia r5!, {r0-r4}\n\t" SBN_OFFSETS_FOUR SBN_OFFSETS_ONE("r4")
+            "ldmia r5!, {r0-r3}\n\t" SBN_OFFSETS_FOUR
+            "cmp r5, r9\n\tbne 2b\n\t"
+            "mov r7, r10\n\tmov r0, r8\n\tstmia r7!, {r0}\n\tmov r10, r7\n\t"
+            "cmp r9, r12\n\tbne 1b\n\t"
+            "pop {r4-r7}\n\tmov r8, r4\n\tmov r9, r5\n\tmov r10, r6\n\tmov r11, r7\n\tpop {r4-r7, pc}\n\t"
+            ".syntax divided\n\t");
+#endif
+}
+#endif
+
+SBN_API void sbn_dense_u8_offsets(const uint8_t *in, const uint32_t *offsets, uint32_t n, uint32_t outputs,
+                                  uint32_t chunk, const sbn_acc_t *thr, uint32_t *bits, uint32_t *scratch)
+{
+    uint16_t *tables = (uint16_t *)(void *)scratch;
+    uint32_t *sums = scratch + 64u * chunk;
+    const uint32_t groups = sbn_sums_groups(n);
+    uint32_t g0, o, word, total = 0u;
+    {
+        volatile uint32_t *zero = sums; /* volatile: stores, not a call of memset */
+        const uint32_t *stop = sums + outputs;
+        while (zero != stop) {
+            *zero++ = 0u;
+        }
+    }
+    for (g0 = 0u; g0 < groups; g0 += chunk) {
+        const uint32_t count = groups - g0 < chunk ? groups - g0 : chunk;
+        uint32_t lookups = 0u;
+        while (lookups < count) {
+            lookups += SBN_OFFSETS_UNIT;
+        }
+        total += sbn_sums_tables(in, n, g0, count, tables);
+#if SBN_SUMS_ASM
+        {
+            sbn_offsets_pass pass;
+            pass.rows = outputs;
+            pass.row_bytes = 4u * lookups;
+            sbn_offsets_rows(offsets, (const uint8_t *)tables, sums, &pass);
+        }
+#else
+        for (o = 0u; o < outputs; o++) {
+            const uint8_t *t = (const uint8_t *)tables;
+            const uint32_t *row = offsets + o * lookups;
+            uint32_t k, s = sums[o];
+            for (k = 0u; k < lookups; k++) {
+                s += *(const uint16_t *)(const void *)(t + row[k]);
+            }
+            sums[o] = s;
+        }
+#endif
+        offsets += outputs * lookups;
+    }
+    for (o = 0u; o < outputs; o += 32u) { /* a word at a time, its last output first */
+        const sbn_acc_t p2 = (sbn_acc_t)total + (sbn_acc_t)total;
+        const uint32_t *s = sums + o;
+        const sbn_acc_t *t = thr + o;
+        uint32_t j = outputs - o < 32u ? outputs - o : 32u;
+        word = 0u;
+        while (j-- > 0u) {
+            word = word + word + (uint32_t)((sbn_acc_t)(s[j] << 2) - p2 >= t[j]);
+        }
+        bits[o >> 5] = word;
+    }
+}
+
+#endif /* SBN_DENSE_U8_OFFSETS_C */
