@@ -39,6 +39,9 @@ typedef struct {
 #define SBN_OFFSETS_ONE(r) "ldrh r7, [r6, " r "]\n\tadd r8, r7\n\t"
 #define SBN_OFFSETS_FOUR SBN_OFFSETS_ONE("r0") SBN_OFFSETS_ONE("r1") SBN_OFFSETS_ONE("r2") SBN_OFFSETS_ONE("r3")
 #endif
+#if SBN_SUMS_MVE /* four offsets, the four entries they pick, and their sum into a */
+#define SBN_OFFSETS_GATHER "vldrw.u32 q0, [%[row]], #16\n\tvldrh.u32 q1, [%[t], q0]\n\tvadd.i32 %q[a], %q[a], q1\n\t"
+#endif
 #if SBN_SUMS_ASM
 static SBN_SUMS_NAKED void sbn_offsets_rows(const uint32_t *wp SBN_SUMS_ARG, const uint8_t *t SBN_SUMS_ARG,
                                             uint32_t *s SBN_SUMS_ARG, const sbn_offsets_pass *pass SBN_SUMS_ARG)
@@ -85,6 +88,7 @@ SBN_API void sbn_dense_u8_offsets(const uint8_t *in, const uint32_t *offsets, ui
     uint32_t *sums = scratch + 64u * chunk;
     const uint32_t groups = sbn_sums_groups(n);
     uint32_t g0, o, word, total = 0u;
+#if !SBN_SUMS_MVE /* (Helium writes the first chunk's sums) */
     {
         volatile uint32_t *zero = sums; /* volatile: stores, not a call of memset */
         const uint32_t *stop = sums + outputs;
@@ -92,6 +96,7 @@ SBN_API void sbn_dense_u8_offsets(const uint8_t *in, const uint32_t *offsets, ui
             *zero++ = 0u;
         }
     }
+#endif
     for (g0 = 0u; g0 < groups; g0 += chunk) {
         const uint32_t count = groups - g0 < chunk ? groups - g0 : chunk;
         uint32_t lookups = 0u;
@@ -99,7 +104,34 @@ SBN_API void sbn_dense_u8_offsets(const uint8_t *in, const uint32_t *offsets, ui
             lookups += SBN_OFFSETS_UNIT;
         }
         total += sbn_sums_tables(in, n, g0, count, tables);
-#if SBN_SUMS_ASM
+#if SBN_SUMS_MVE
+        { /* four lookups a gather, sixteen a pass of a low-overhead loop; then four and one at a time */
+            const uint32_t *row = offsets;
+            const uint8_t *t = (const uint8_t *)tables;
+            const uint32_t passes = lookups >> 4;
+            for (o = 0u; o < outputs; o++) {
+                const uint32_t *end;
+                uint32x4_t a = vdupq_n_u32(0u);
+                uint32_t k;
+                if (passes > 0u) {
+                    __asm__ volatile("dls lr, %[n]\n"
+                                     "1:\n\t"
+                                     SBN_OFFSETS_GATHER SBN_OFFSETS_GATHER SBN_OFFSETS_GATHER SBN_OFFSETS_GATHER
+                                     "le lr, 1b\n\t"
+                                     : [row] "+r"(row), [a] "+w"(a) : [t] "r"(tables), [n] "r"(passes)
+                                     : "q0", "q1", "lr", "memory");
+                }
+                for (k = lookups & 15u; k >= 4u; k -= 4u, row += 4) {
+                    a = vaddq_u32(a, vldrhq_gather_offset_u32(tables, vld1q_u32(row)));
+                }
+                k = vaddvq_u32(a);
+                for (end = row + (lookups & 3u); row != end; row++) {
+                    k += *(const uint16_t *)(const void *)(t + *row);
+                }
+                sums[o] = g0 == 0u ? k : sums[o] + k;
+            }
+        }
+#elif SBN_SUMS_ASM
         {
             sbn_offsets_pass pass;
             pass.rows = outputs;
@@ -119,7 +151,24 @@ SBN_API void sbn_dense_u8_offsets(const uint8_t *in, const uint32_t *offsets, ui
 #endif
         offsets += outputs * lookups;
     }
-    for (o = 0u; o < outputs; o += 32u) { /* a word at a time, its last output first */
+    o = 0u;
+#if SBN_SUMS_MVE
+    if (sizeof(sbn_acc_t) == 4u) { /* four outputs a vector: the sign of 4S - 2P - c, shifted to its bit */
+        const int32_t p2 = (int32_t)(total + total);
+        for (; o + 32u <= outputs; o += 32u) {
+            uint32x4_t shifts = vidupq_n_u32(0u, 1);
+            uint32_t j, below = 0u;
+            for (j = 0u; j < 32u; j += 4u, shifts = vaddq_n_u32(shifts, 4u)) {
+                const int32x4_t x = vsubq_n_s32(vreinterpretq_s32_u32(vshlq_n_u32(vld1q_u32(sums + o + j), 2)), p2);
+                const int32x4_t d = vsubq_s32(x, vld1q_s32((const int32_t *)(const void *)(thr + o + j)));
+                below = vaddvaq_u32(below, vshlq_u32(vshrq_n_u32(vreinterpretq_u32_s32(d), 31),
+                                                     vreinterpretq_s32_u32(shifts)));
+            }
+            bits[o >> 5] = ~below;
+        }
+    }
+#endif
+    for (; o < outputs; o += 32u) { /* a word at a time, its last output first */
         const sbn_acc_t p2 = (sbn_acc_t)total + (sbn_acc_t)total;
         const uint32_t *s = sums + o;
         const sbn_acc_t *t = thr + o;
