@@ -22,7 +22,7 @@ from ..ops.base import Site, Step, binary_layout
 TYPE_CODES = {"uint8": 0, "int8": 1, "int16": 2}  # SBN_INPUT_U8, _I8, _I16 of sbn_input_q.c
 # Constant tables a kernel brings along, in bytes of flash: the largest, that of the cores with the
 # DSP extension (sbn_dense_u8's byte-indexed masks, sbn_mask8.h; 64 bytes of nibble masks elsewhere).
-KERNEL_TABLE_BYTES = {"sbn_dense_u8": 2048}
+KERNEL_TABLE_BYTES = {"sbn_dense_u8": 2048, "sbn_conv_bits_lut": 65536}
 
 
 @dataclass

@@ -63,6 +63,16 @@ class Conv2d(Op):
     def fuses(self, following: Op) -> bool:
         return isinstance(following, MaxPool2d)
 
+    def kernels(self, site: Site) -> tuple[str, ...]:
+        """``lut16``: a binary convolution by a 16-bit popcount table (sbn_conv_bits_lut, 64 KB of
+        flash); ``3x3``: a first 3x3 convolution over one channel of raw bytes (sbn_conv_u8_3x3). Both
+        with thresholds per border case."""
+        if self.thresholds is None or site.first and not site.raw_bytes:
+            return ()
+        if site.raw_bytes:  # sbn_conv_u8_3x3: thresholds per border case, for 3x3 kernels over one channel
+            return ("3x3",) if self.weights.shape[1:] == (1, 3, 3) else ()
+        return ("lut16",)
+
     def lower(self, site: Site) -> Step:
         w = self.weights
         c, h, wd = site.in_shape
@@ -90,6 +100,32 @@ class Conv2d(Op):
                  + (f", max pool {axes((pool_h, pool_w))}/{axes((pool_sh, pool_sw))}" if pool else ""))
         if self.thresholds is None:
             raise SbnError("a convolution cannot give the class scores; end the network with a dense layer")
+        if site.kernel == "3x3" and kernel == "conv_u8":
+            records, thresholds = conv_u8_3x3_records(w, self.thresholds, (h, wd), self.stride, self.padding)
+            kernel, scratch = "conv_u8_3x3", "SBN_CONV_U8_3X3_SCRATCH_WORDS"
+            sizes = (h, wd, *self.padding)
+            return Step(index=site.index, kernel=kernel, runtime=(f"sbn_{kernel}.c",), title=title,
+                        weights=records, thresholds=thresholds, threshold_type="int32_t", out_shape=site.out_shape,
+                        macs=conv_h * conv_w * w[0].size * out_c, integer_input=True, weight_bits=w.size,
+                        bound=self.accumulator_bound(site.largest_input),
+                        scratch_words=runtime.macro(f"sbn_{kernel}.c", scratch, *sizes),
+                        scratch_size=f"{scratch}({', '.join(f'{v}u' for v in sizes)})", choice=site.kernel,
+                        geometry=("sbn_conv", geometry),
+                        call=(f"sbn_{kernel}", ["in", "weights", "geometry", "thresholds", "out", "scratch"]))
+        if site.kernel == "lut16" and kernel == "conv_bits":  # weights in (kx, ky, channel) order
+            packed = pack(w.transpose(0, 3, 2, 1).reshape(out_c, kw * kh, c))
+            records, thresholds = conv_bits_lut_records(w, self.thresholds, (h, wd), self.stride, self.padding)
+            kernel, scratch = "conv_bits_lut", "SBN_CONV_BITS_LUT_SCRATCH_WORDS"
+            sizes = (c, kh, (h + 2 * self.padding[0] - kh) // self.stride[0] + 1, wd + 2 * self.padding[1], window)
+            return Step(index=site.index, kernel=kernel, runtime=(f"sbn_{kernel}.c",), title=title,
+                        weights=np.concatenate([packed.reshape(-1), records]), thresholds=thresholds,
+                        threshold_type="int32_t", out_shape=site.out_shape,
+                        macs=conv_h * conv_w * w[0].size * out_c, integer_input=False, weight_bits=w.size,
+                        bound=self.accumulator_bound(site.largest_input),
+                        scratch_words=runtime.macro(f"sbn_{kernel}.c", scratch, *sizes),
+                        scratch_size=f"{scratch}({', '.join(f'{v}u' for v in sizes)})", choice=site.kernel,
+                        geometry=("sbn_conv", geometry),
+                        call=(f"sbn_{kernel}", ["in", "weights", "geometry", "thresholds", "out", "scratch"]))
         return Step(index=site.index, kernel=kernel, runtime=(f"sbn_{kernel}.c",), title=title,
                     weights=packed.reshape(-1), thresholds=thresholds, threshold_type="int32_t",
                     out_shape=site.out_shape, macs=conv_h * conv_w * w[0].size * out_c,
@@ -108,6 +144,96 @@ def axes(pair: tuple[int, int]) -> str:
     ('1', '2x1')
     """
     return str(pair[0]) if pair[0] == pair[1] else f"{pair[0]}x{pair[1]}"
+
+
+def conv_bits_lut_records(weights: np.ndarray, thresholds: np.ndarray, size: tuple[int, int],
+                          stride: tuple[int, int], padding: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """A binary convolution's border cases and thresholds as ``sbn_conv_bits_lut`` reads them.
+
+    The kernel counts the mismatches ``m`` of every tap, a padded tap's input
+    being 0: such a tap mismatches by its weights' bit count. So with ``n``
+    taps inside the input, ``acc >= t`` iff ``m <= K``, ``K = floor((n * in_c - t) / 2) + E``
+    and ``E`` the bit count of the padded taps' weights, clamped to ``[-1, taps * in_c]``;
+    the kernel starts its count at ``-(K + 1)`` and takes the sign. A case is a
+    conv row's set of padded kernel rows with a conv column's set of padded
+    kernel columns. Returns the offsets into the thresholds, one per conv row
+    (its case times the column cases times ``out``) then one per conv column
+    (its case times ``out``), and the thresholds ``-(K + 1)`` by row case,
+    column case and channel.
+
+    >>> rows, k = conv_bits_lut_records(np.array([[[[1, -1]]]]), np.array([0]), (1, 3), (1, 1), (0, 1))
+    >>> rows.tolist(), k.tolist()
+    ([0, 0, 2, 2, 1], [-2, -1, -2])
+    """
+    out_c, in_c, kh, kw = weights.shape
+    plus = (weights > 0).sum(axis=1)  # (out, kh, kw): each tap's weight bits
+
+    (row_cases, row_of), (col_cases, col_of) = border_cases(size, (kh, kw), stride, padding)
+    inside = row_cases[:, None, :, None] & col_cases[None, :, None, :]  # (rows, cols, kh, kw)
+    n = inside.sum(axis=(2, 3)).astype(np.int64)
+    extra = np.einsum("rcij,oij->rco", (~inside).astype(np.int64), plus.astype(np.int64))
+    k = (n[..., None] * in_c - thresholds.astype(np.int64)) // 2 + extra
+    k = np.clip(k, -1, kh * kw * in_c)
+    offsets = np.concatenate([row_of * len(col_cases) * out_c, col_of * out_c])
+    return offsets.astype(np.uint32), -(k.reshape(-1) + 1)
+
+
+def border_cases(size: tuple[int, int], kernel: tuple[int, int], stride: tuple[int, int],
+                 padding: tuple[int, int]) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Per axis: the distinct sets of kernel rows (columns) inside the input, as booleans (case,
+    tap), and each conv row's (column's) case.
+
+    >>> (rows, of), _ = border_cases((3, 3), (2, 2), (1, 1), (1, 1))
+    >>> rows.tolist(), of.tolist()
+    ([[False, True], [True, False], [True, True]], [0, 2, 2, 1])
+    """
+    found = []
+    for n, k, s, p in zip(size, kernel, stride, padding):
+        starts = np.arange((n + 2 * p - k) // s + 1) * s - p
+        inside = (starts[:, None] + np.arange(k) >= 0) & (starts[:, None] + np.arange(k) < n)
+        unique, index = np.unique(inside, axis=0, return_inverse=True)
+        found.append((unique, index.reshape(-1)))
+    return found[0], found[1]
+
+
+def conv_u8_3x3_records(weights: np.ndarray, thresholds: np.ndarray, size: tuple[int, int],
+                        stride: tuple[int, int], padding: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """A first 3x3 convolution over one channel of raw bytes as ``sbn_conv_u8_3x3`` reads it.
+
+    Channels flip as in :func:`conv_u8_records` (the last tap's weight +1: weights
+    negated, ``t' = 1 - t``, the bit inverted back by the flip words). Per
+    channel, two words of byte masks (255 for +1): taps 0 1 2 6 and 3 4 5 7; then
+    the thresholds' offsets, one per conv row (its case times the column cases
+    times ``out``) and one per conv column (its case times ``out``); then
+    ``ceil(out / 32)`` flip words. The thresholds by row case, column case and
+    channel: ``R = floor((255 (n + 2 E) - t') / 2) + 1`` clamped to ``[0, 2296]``,
+    ``n`` the taps inside the input and ``E`` the padded taps of mask 255, so that
+    the bit is ``R >= S + 1`` with ``S`` the sum of ``|p - m|`` over all nine taps,
+    padded pixels 0.
+
+    >>> words, r = conv_u8_3x3_records(np.array([[[[1, -1, 1], [1, 1, 1], [-1, -1, 1]]]]), np.array([7]),
+    ...                                (3, 3), (1, 1), (0, 0))
+    >>> [hex(v) for v in words], r.tolist()
+    (['0xff00ff00', '0xff000000', '0x0', '0x0', '0x1'], [1151])
+    """
+    out_c = weights.shape[0]
+    flat = weights.reshape(out_c, 9).astype(np.int64)
+    flipped = flat[:, -1] > 0
+    flat = np.where(flipped[:, None], -flat, flat)
+    t = np.where(flipped, 1 - thresholds.astype(np.int64), thresholds.astype(np.int64))
+    masks = np.where(flat > 0, 255, 0).astype(np.uint64)
+    lanes = masks[:, [0, 1, 2, 6, 3, 4, 5, 7]].reshape(out_c, 2, 4) << (8 * np.arange(4, dtype=np.uint64))
+    (row_cases, row_of), (col_cases, col_of) = border_cases(size, (3, 3), stride, padding)
+    inside = row_cases[:, None, :, None] & col_cases[None, :, None, :]  # (rows, cols, 3, 3)
+    n = inside.sum(axis=(2, 3)).astype(np.int64)
+    padded_plus = np.einsum("rcij,oij->rco", (~inside).astype(np.int64), (flat > 0).reshape(out_c, 3, 3).astype(np.int64))
+    r = np.clip((255 * (n[..., None] + 2 * padded_plus) - t) // 2 + 1, 0, 2296)
+    bits = np.zeros(32 * ((out_c + 31) // 32), dtype=np.uint64)
+    bits[:out_c] = flipped
+    flips = (bits.reshape(-1, 32) << np.arange(32, dtype=np.uint64)).sum(axis=1)
+    offsets = np.concatenate([row_of * len(col_cases) * out_c, col_of * out_c]).astype(np.uint64)
+    words = np.concatenate([lanes.sum(axis=2).reshape(-1), offsets, flips])
+    return words.astype(np.uint32), r.reshape(-1)
 
 
 def conv_u8_records(weights: np.ndarray, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -68,10 +68,20 @@ void sbn_dense_bits_m16(const uint32_t *in, const uint32_t *w, uint32_t words, u
  * bits. Scratch: SBN_CONV_*_SCRATCH_WORDS(in_c, kh, kw, pool_h * pool_w) words. */
 void sbn_conv_u8(const uint8_t *in, const uint32_t *w, const sbn_conv *geometry, const int32_t *thr, uint32_t *out,
                  uint32_t *scratch);
+/* The same for 3x3 kernels over one channel (speed): two mask words per channel, the border cases' offsets
+ * into thr, the flip words; thr per case and channel (sbn_conv_u8_3x3.c). Scratch:
+ * SBN_CONV_U8_3X3_SCRATCH_WORDS(in_h, in_w, pad_h, pad_w) words. */
+void sbn_conv_u8_3x3(const uint8_t *in, const uint32_t *w, const sbn_conv *geometry, const int32_t *thr,
+                     uint32_t *out, uint32_t *scratch);
 void sbn_conv_q(const int32_t *q, const uint32_t *w, const sbn_conv *geometry, const int32_t *thr, uint32_t *out,
                 uint32_t *scratch_words);
 void sbn_conv_bits(const uint32_t *in, const uint32_t *w, const sbn_conv *geometry, const int32_t *thr, uint32_t *out,
                    uint32_t *scratch);
+/* The same by a 16-bit popcount table (speed, 64 KB of flash): weights in (kx, ky, channel) order, then the
+ * border cases' offsets into thr, which holds -(K + 1) per case and channel (sbn_conv_bits_lut.c). Scratch:
+ * SBN_CONV_BITS_LUT_SCRATCH_WORDS(in_c, kh, conv_h, in_w + 2 * pad_w, pool_h * pool_w) words. */
+void sbn_conv_bits_lut(const uint32_t *in, const uint32_t *w, const sbn_conv *geometry, const int32_t *thr,
+                       uint32_t *out, uint32_t *scratch);
 
 #endif /* SBN_PUBLIC */
 

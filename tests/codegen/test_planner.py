@@ -69,3 +69,22 @@ def test_a_budget_the_smallest_kernels_exceed_is_refused_with_the_numbers():
     flash = plan(model, {}).flash_bytes
     with pytest.raises(SbnError, match=f"{flash:,} B of flash .* budget of 1,000 B"):
         choose(model, "speed", flash_budget=1000)
+
+
+def cnn():
+    """3x3 convolutions 1 -> 8 -> 16 with pooling on raw bytes: the second can take the popcount table."""
+    from sbn_mcu.ops import Conv2d, MaxPool2d
+    rng = np.random.default_rng(1)
+    signs = lambda shape: np.where(rng.random(shape) < 0.5, -1, 1).astype(np.int8)
+    return FrozenModel((1, 12, 12), [Conv2d(signs((8, 1, 3, 3)), np.zeros(8, np.int64), 1, 1), MaxPool2d(2, 2),
+                                     Conv2d(signs((16, 8, 3, 3)), np.zeros(16, np.int64), 1, 1), MaxPool2d(2, 2),
+                                     Flatten(), Dense(signs((10, 144)))])
+
+
+def test_the_popcount_table_convolution_only_within_the_flash_budget():
+    model = cnn()
+    base = plan(model, {}).flash_bytes
+    assert choose(model, "speed", flash_budget=base + 65536 + 4096)["1"] == "lut16"
+    fast = plan(model, {"1": "lut16"})
+    assert fast.steps[1].kernel == "conv_bits_lut" and fast.flash_bytes > base + 65536
+    assert "1" not in choose(model, "speed", flash_budget=base + 65535)

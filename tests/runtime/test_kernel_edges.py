@@ -162,6 +162,53 @@ def test_subset_sums_at_the_threshold_in_qemu(core, name, chunk, tmp_path):
     assert result.mismatches == 0, result.log
 
 
+def binary_conv_net(rng, c, first, k, pad, stride, pool, out2):
+    """A 3x3 first convolution to `first` channels, then the binary convolution under test."""
+    layers = [Conv2d(signs(rng, (first, c, 3, 3)), None, (1, 1), (1, 1)),
+              Conv2d(signs(rng, (out2, first, *k)), None, stride, pad)]
+    if pool:
+        layers.append(MaxPool2d(*pool))
+    return layers + [Flatten()]
+
+
+# the popcount-table binary convolution (--optimize speed, "lut16"): the 3x3 one-word windows of the
+# assembly (Thumb-2) with partial output words, strides and border cases, and the portable loop for
+# every other shape: two input words, rectangular kernels, wide padding, uneven pools
+LUT_CASES = [
+    *CASES[5:],
+    ("lut_3x3_pool", (1, 10, 12), lambda r: binary_conv_net(r, 1, 32, (3, 3), (1, 1), (1, 1), ((2, 2), (2, 2)), 40)),
+    ("lut_3x3_stride", (1, 11, 9), lambda r: binary_conv_net(r, 1, 7, (3, 3), (0, 0), (2, 1), ((2, 1), (1, 1)), 33)),
+    ("lut_3x3_pad2", (2, 7, 8), lambda r: binary_conv_net(r, 2, 3, (3, 3), (2, 1), (1, 2), ((3, 3), (3, 3)), 31)),
+    ("lut_5x5_pad2", (2, 9, 8), lambda r: binary_conv_net(r, 2, 12, (5, 5), (2, 2), (1, 1), ((3, 2), (2, 3)), 5)),
+    ("lut_rect_words", (1, 6, 9), lambda r: binary_conv_net(r, 1, 40, (1, 4), (0, 2), (1, 2), None, 9)),
+    ("lut_3x1", (3, 8, 5), lambda r: binary_conv_net(r, 3, 64, (3, 1), (1, 0), (1, 1), ((2, 2), (1, 1)), 65)),
+]
+
+
+def lut_build(name, shape, make):
+    model, pixels, expected = build(name, shape, make)
+    steps = codegen.plan(model).steps
+    model.meta["kernels"] = {str(s.index): "lut16" for s in steps if s.kernel == "conv_bits"}
+    assert [s.kernel for s in codegen.plan(model).steps].count("conv_bits_lut") == len(model.meta["kernels"]) > 0
+    return model, pixels, expected
+
+
+@pytest.mark.parametrize("name,shape,make", LUT_CASES, ids=[c[0] for c in LUT_CASES])
+def test_popcount_table_convolution_at_the_threshold_on_host(name, shape, make):
+    model, pixels, expected = lut_build(name, shape, make)
+    np.testing.assert_array_equal(host_scores(model, pixels), expected)
+
+
+@pytest.mark.parametrize("core", ["cortex-m0", "cortex-m4", "cortex-m55"])
+@pytest.mark.parametrize("name,shape,make", LUT_CASES, ids=[c[0] for c in LUT_CASES])
+def test_popcount_table_convolution_at_the_threshold_in_qemu(core, name, shape, make, tmp_path):
+    model, pixels, expected = lut_build(name, shape, make)
+    for file, text in codegen.model_sources(model, "net").items():
+        (tmp_path / file).write_text(text)
+    result = golden.run_golden(core, [tmp_path / "net.c"], [tmp_path], "net", pixels, expected, tmp_path / "build")
+    assert result.mismatches == 0, result.log
+
+
 def chosen_build(name, kernels):
     model, pixels, expected = build(*BY_NAME[name])
     model.meta["kernels"] = kernels
@@ -179,6 +226,51 @@ def test_mismatch_limits_and_offsets_at_the_threshold_on_host(name, kernels):
 @pytest.mark.parametrize("name,kernels", M16_CASES + OFFSETS_CASES)
 def test_mismatch_limits_and_offsets_at_the_threshold_in_qemu(core, name, kernels, tmp_path):
     model, pixels, expected = chosen_build(name, kernels)
+    for file, text in codegen.model_sources(model, "net").items():
+        (tmp_path / file).write_text(text)
+    result = golden.run_golden(core, [tmp_path / "net.c"], [tmp_path], "net", pixels, expected, tmp_path / "build")
+    assert result.mismatches == 0, result.log
+
+
+def first_conv_net(rng, out_c, pad, stride, pool, out2):
+    """The first 3x3 convolution over one channel of raw bytes, then a binary 3x3 one."""
+    layers = [Conv2d(signs(rng, (out_c, 1, 3, 3)), None, stride, pad)]
+    if pool:
+        layers.append(MaxPool2d(*pool))
+    return layers + [Conv2d(signs(rng, (out2, out_c, 3, 3)), None, (1, 1), (1, 1)), Flatten()]
+
+
+# every faster kernel the planner can choose for a convolution (--optimize speed): the first 3x3 one over
+# raw bytes with thresholds per border case (sixteen channels a pass and single ones, strides, padding wider
+# than the kernel's reach, rows narrower than a word, overlapping pools), and the popcount table after it
+FIRST_CONV_CASES = [
+    CASES[5],
+    ("u8_3x3_stride2", (1, 9, 11), lambda r: first_conv_net(r, 37, (1, 1), (2, 2), None, 6)),
+    ("u8_3x3_valid", (1, 7, 6), lambda r: first_conv_net(r, 5, (0, 0), (1, 1), ((2, 2), (1, 1)), 3)),
+    ("u8_3x3_pad2", (1, 5, 4), lambda r: first_conv_net(r, 17, (2, 2), (1, 2), ((3, 1), (2, 1)), 33)),
+    ("u8_3x3_narrow", (1, 6, 2), lambda r: first_conv_net(r, 64, (1, 1), (1, 1), None, 2)),
+    ("u8_3x3_wide_pad", (1, 3, 3), lambda r: first_conv_net(r, 33, (2, 3), (2, 1), ((2, 2), (2, 2)), 65)),
+]
+
+
+def fastest_build(name, shape, make):
+    model, pixels, expected = build(name, shape, make)
+    options = codegen.plan(model).options
+    model.meta["kernels"] = {str(index): names[0] for index, names in options.items()}
+    assert [s.kernel for s in codegen.plan(model).steps][:2] == ["conv_u8_3x3", "conv_bits_lut"]
+    return model, pixels, expected
+
+
+@pytest.mark.parametrize("name,shape,make", FIRST_CONV_CASES, ids=[c[0] for c in FIRST_CONV_CASES])
+def test_fastest_convolutions_at_the_threshold_on_host(name, shape, make):
+    model, pixels, expected = fastest_build(name, shape, make)
+    np.testing.assert_array_equal(host_scores(model, pixels), expected)
+
+
+@pytest.mark.parametrize("core", ["cortex-m0", "cortex-m4", "cortex-m55"])
+@pytest.mark.parametrize("name,shape,make", FIRST_CONV_CASES, ids=[c[0] for c in FIRST_CONV_CASES])
+def test_fastest_convolutions_at_the_threshold_in_qemu(core, name, shape, make, tmp_path):
+    model, pixels, expected = fastest_build(name, shape, make)
     for file, text in codegen.model_sources(model, "net").items():
         (tmp_path / file).write_text(text)
     result = golden.run_golden(core, [tmp_path / "net.c"], [tmp_path], "net", pixels, expected, tmp_path / "build")

@@ -132,3 +132,28 @@ def test_each_convolution_uses_exactly_its_scratch_macro(name, spec, make, tmp_p
         assert used[step.index] <= claimed[step.index], (step.call[0], used[step.index], claimed[step.index])
         if step.geometry and (step.geometry[1]["pad_h"] or step.geometry[1]["pad_w"]):  # without padding, conv_u8 needs no words for the border sums
             assert used[step.index] == claimed[step.index], (step.call[0], used[step.index], claimed[step.index])
+
+
+# the faster convolutions of --optimize speed: the popcount table's windows laid out flat per conv row,
+# and the first 3x3 convolution's padded bytes
+FAST_CASES = [case for case in CASES if case[0].startswith("conv_bits")] + [
+    ("conv_bits_lut_3x3", (1, 9, 7), lambda r: [conv2d(r, 1, 32, (3, 3)), conv2d(r, 32, 33, (3, 3), (1, 1), (2, 1)),
+                                                 MaxPool2d((2, 2), (1, 1))]),
+    ("conv_u8_3x3", (1, 9, 11), lambda r: [conv2d(r, 1, 5, (3, 3), (2, 1), (1, 2)), MaxPool2d((2, 2), (2, 2))]),
+    ("conv_u8_3x3_valid", (1, 6, 9), lambda r: [conv2d(r, 1, 37, (3, 3), (0, 0))]),
+]
+
+
+@pytest.mark.parametrize("name,spec,make", FAST_CASES, ids=[c[0] for c in FAST_CASES])
+def test_the_faster_convolutions_use_exactly_their_scratch_macros(name, spec, make, tmp_path):
+    rng = np.random.default_rng(sum(map(ord, name)))
+    layers = [*make(rng), Flatten()]
+    flat = FrozenModel(spec, layers).shapes()[-1][0]
+    model = FrozenModel(spec, [*layers, Dense(signs(rng, (3, flat)))])
+    model.meta["kernels"] = {str(index): names[0] for index, names in codegen.plan(model).options.items()}
+    steps = codegen.plan(model).steps
+    used = scratch_used(model, len(steps), tmp_path)
+    fast = [step for step in steps if step.choice]
+    assert fast
+    for step in fast:  # every word, the padded copies included (unpadded too: they fill whole rows)
+        assert used[step.index] == step.scratch_words, (step.call[0], used[step.index], step.scratch_words)

@@ -1,0 +1,175 @@
+/* Binary convolution by a 16-bit popcount table (speed: 64 KB of flash), with
+ * fused threshold, packing and max pooling, as sbn_conv_bits computes it.
+ *
+ * The input is first copied into the scratch as windows laid out flat: for
+ * each conv row, every column of the padded input (padding as words of
+ * zeros) holds its kh pixels, top to bottom, in_words words each. A conv
+ * position's window is then kw such columns side by side, one run of
+ * taps * in_words words, and the export packs each channel's weights in the
+ * same (kx, ky, word) order. A padded tap mismatches by the bit count of its
+ * weights, which the export folds into the thresholds (ops/conv2d.py,
+ * conv_bits_lut_records): one set of out_c thresholds per border case, a
+ * case being a conv row's and a conv column's set of padded taps. After the
+ * packed weights, w holds the offset of each conv row's case (its index
+ * times the column cases times out_c) and then each conv column's (its
+ * index times out_c) into thr. thr holds -(K + 1): a channel's bit at a
+ * position is (thr + mismatches < 0), every tap counted by xor and two
+ * table loads a word. Max pooling of ±1 values is an OR of bits, so a
+ * channel stops at the first position of its pooling window that gives +1. */
+#ifndef SBN_CONV_BITS_LUT_C
+#define SBN_CONV_BITS_LUT_C
+
+#include "sbn_conv.h"
+#include "sbn_kernels.h"
+#include "sbn_popcount16.h"
+
+/* Scratch words for one call: the windows' columns of every conv row, and
+ * per position of the pooling window where its window and thresholds start. */
+#define SBN_CONV_BITS_LUT_SCRATCH_WORDS(in_c, kh, conv_h, padded_w, window) \
+    ((conv_h) * (padded_w) * (kh) * (((in_c) + 31u) / 32u) + 2u * (window))
+
+#if SBN_THUMB2
+/* One row of three words: ldm of the input and the weights, eor, a full
+ * adder (the bits set in three words are those of their sum bits l plus
+ * twice those of their carries h), and for h and l each: uxth, lsr, two
+ * table loads and two adds. The last add sets the flags. */
+#define SBN_LUT_ROW(last) \
+    "ldmia %[x]!, {r0, r1, r2}\n\t" \
+    "ldmia %[w]!, {r3, r4, r5}\n\t" \
+    "eors r0, r0, r3\n\t" \
+    "eors r1, r1, r4\n\t" \
+    "eors r2, r2, r5\n\t" \
+    "eor r3, r0, r1\n\t" \
+    "and r0, r0, r1\n\t" \
+    "and r4, r3, r2\n\t" \
+    "orr r0, r0, r4\n\t" /* h */ \
+    "eor r2, r3, r2\n\t" /* l */ \
+    "uxth r3, r0\n\t" \
+    "ldrb r3, [%[lut], r3]\n\t" \
+    "lsrs r0, r0, #16\n\t" \
+    "ldrb r0, [%[lut], r0]\n\t" \
+    "add r3, r3, r0\n\t" \
+    "add %[m], %[m], r3, lsl #1\n\t" \
+    "uxth r3, r2\n\t" \
+    "ldrb r3, [%[lut], r3]\n\t" \
+    "lsrs r2, r2, #16\n\t" \
+    "ldrb r2, [%[lut], r2]\n\t" \
+    "add r3, r3, r2\n\t" \
+    last " %[m], %[m], r3\n\t"
+
+/* count (1..32) channels of nine words a window (3x3 taps of one word), the
+ * first channel's bit in bit 32 - count: the caller shifts them down. at
+ * holds per position of the window the addresses of its words and of its
+ * thresholds, at_end past them. Not inlined: the loop takes every register. */
+SBN_NOINLINE static uint32_t sbn_conv_bits_lut_word9(const uint32_t *w, uint32_t thr_byte, uint32_t count,
+                                                     const uint32_t *at, const uint32_t *at_end)
+{
+    const uint32_t end = thr_byte + 4u * count;
+    uint32_t word = 0u, x, m;
+    const uint32_t *p;
+    __asm__("1:\n\t"
+            "ldr %[p], %[at]\n\t"
+            "2:\n\t"
+            "ldrd %[x], %[m], [%[p]], #8\n\t"
+            "ldr %[m], [%[m], %[o]]\n\t"
+            SBN_LUT_ROW("add") SBN_LUT_ROW("add") SBN_LUT_ROW("adds")
+            "bmi 3f\n\t"
+            "cmp %[p], %[end]\n\t"
+            "sub %[w], %[w], #36\n\t"
+            "bne 2b\n\t"
+            "add %[w], %[w], #36\n\t"
+            "3:\n\t"
+            "lsls r0, %[m], #1\n\t" /* carry: the sign of m, the bit */
+            "rrx %[word], %[word]\n\t"
+            "ldr r0, %[last]\n\t"
+            "add %[o], %[o], #4\n\t"
+            "cmp %[o], r0\n\t"
+            "bne 1b\n\t"
+            : [w] "+r"(w), [o] "+r"(thr_byte), [word] "+r"(word), [p] "=&r"(p), [x] "=&r"(x), [m] "=&r"(m)
+            : [at] "m"(at), [end] "r"(at_end), [lut] "r"(sbn_popcount16), [last] "m"(end)
+            : "r0", "r1", "r2", "r3", "r4", "r5", "cc", "memory");
+    return word;
+}
+#undef SBN_LUT_ROW
+#endif
+
+SBN_API SBN_NOINLINE void sbn_conv_bits_lut(const uint32_t *in, const uint32_t *w, const sbn_conv *geometry,
+                                            const int32_t *thr, uint32_t *out, uint32_t *scratch)
+{
+    const sbn_conv g = *geometry; /* a copy the compiler keeps at hand */
+    const uint32_t in_words = (g.in_c + 31u) >> 5, out_words = (g.out_c + 31u) >> 5;
+    const uint32_t pw = g.in_w + 2u * g.pad_w, column = g.kh * in_words, run = g.kw * column;
+    const uint32_t conv_h = (g.in_h + 2u * g.pad_h - g.kh) / g.stride_h + 1u, window = g.pool_h * g.pool_w;
+    const uint32_t *rows = w + g.out_c * run, *cols = rows + conv_h;
+    uint32_t *flat = scratch, *at = scratch + conv_h * pw * column;
+    uint32_t cy, x, ky, i, py, qx, d, dy, dx, j, o;
+    for (cy = 0u; cy < conv_h; cy++) { /* every conv row's window columns */
+        uint32_t *dst = flat + cy * pw * column;
+        for (x = 0u; x < pw; x++) {
+            for (ky = 0u; ky < g.kh; ky++, dst += in_words) {
+                const uint32_t y = cy * g.stride_h + ky; /* in the padded input */
+                if (y >= g.pad_h && y < g.pad_h + g.in_h && x >= g.pad_w && x < g.pad_w + g.in_w) {
+                    const uint32_t *src = in + ((y - g.pad_h) * g.in_w + x - g.pad_w) * in_words;
+                    for (i = 0u; i < in_words; i++) {
+                        dst[i] = src[i];
+                    }
+                } else {
+                    for (i = 0u; i < in_words; i++) {
+                        dst[i] = 0u;
+                    }
+                }
+            }
+        }
+    }
+    for (py = 0u; py < g.out_h; py++) {
+        for (qx = 0u; qx < g.out_w; qx++) {
+            uint32_t *dst = out + (py * g.out_w + qx) * out_words;
+#if SBN_THUMB2
+            if (run == 9u) { /* 3x3 taps of at most 32 channels: the usual hidden layer */
+                for (d = 0u, dy = 0u, dx = 0u; d < window; d++) {
+                    const uint32_t cr = py * g.pool_stride_h + dy, cx = qx * g.pool_stride_w + dx;
+                    at[2u * d] = (uint32_t)(uintptr_t)(flat + (cr * pw + cx * g.stride_w) * column);
+                    at[2u * d + 1u] = (uint32_t)(uintptr_t)(thr + rows[cr] + cols[cx]);
+                    if (++dx == g.pool_w) { /* no division: M0 has none */
+                        dx = 0u;
+                        dy++;
+                    }
+                }
+                for (j = 0u, o = 0u; j < out_words; j++, o += 32u) {
+                    const uint32_t count = j + 1u < out_words ? 32u : g.out_c - o; /* 1..32 */
+                    dst[j] = sbn_conv_bits_lut_word9(w + o * 9u, 4u * o, count, at, at + 2u * window) >> (32u - count);
+                }
+                continue;
+            }
+#endif
+            for (d = 0u, dy = 0u, dx = 0u; d < window; d++) {
+                const uint32_t cr = py * g.pool_stride_h + dy, cx = qx * g.pool_stride_w + dx;
+                at[d] = (cr * pw + cx * g.stride_w) * column;
+                at[window + d] = rows[cr] + cols[cx];
+                if (++dx == g.pool_w) {
+                    dx = 0u;
+                    dy++;
+                }
+            }
+            for (j = 0u; j < out_words; j++) {
+                dst[j] = 0u;
+            }
+            for (o = 0u; o < g.out_c; o++) {
+                const uint32_t *wo = w + o * run;
+                for (d = 0u; d < window; d++) {
+                    const uint32_t *xs = flat + at[d];
+                    int32_t m = thr[at[window + d] + o];
+                    for (i = 0u; i < run; i++) {
+                        m += (int32_t)sbn_popcount32(xs[i] ^ wo[i]);
+                    }
+                    if (m < 0) {
+                        dst[o >> 5] |= 1u << (o & 31u);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}
+
+#endif /* SBN_CONV_BITS_LUT_C */
