@@ -91,7 +91,8 @@ class Dense(Op):
         weights = 2 * (bits.reshape(len(bits), groups, SUMS_GROUP) << np.arange(SUMS_GROUP, dtype=np.uint32)).sum(2)
         data = weights.reshape(blocks, SUMS_BLOCK, groups).transpose(0, 2, 1).astype(np.uint8).reshape(-1)
         data = np.concatenate([data, np.zeros(-len(data) % 4, np.uint8)])
-        thresholds = self.thresholds + 255 * w.sum(axis=1, dtype=np.int64)
+        # |4S - 2P| < 2^30 (n < 2^21): clipped to +-2^30, c compares the same and 4S - 2P - c fits int32
+        thresholds = np.clip(self.thresholds + 255 * w.sum(axis=1, dtype=np.int64), -2 ** 30, 2 ** 30)
         scratch = "SBN_DENSE_U8_SUMS_SCRATCH_WORDS"
         return Step(index=site.index, kernel="dense_u8_sums", runtime=("sbn_dense_u8_sums.c",),
                     title=f"dense {n} -> {outputs}", weights=data.view("<u4").astype(np.uint32),
@@ -117,7 +118,8 @@ class Dense(Op):
             offsets = np.zeros((outputs, -(-count // OFFSETS_UNIT) * OFFSETS_UNIT), np.uint32)
             offsets[:, :count] = 256 * np.arange(count, dtype=np.uint32) + 2 * index[:, g0:g0 + count]
             parts.append(offsets.reshape(-1))
-        thresholds = self.thresholds + 255 * w.sum(axis=1, dtype=np.int64)
+        # |4S - 2P| < 2^30 (n < 2^21): clipped to +-2^30, c compares the same and 4S - 2P - c fits int32
+        thresholds = np.clip(self.thresholds + 255 * w.sum(axis=1, dtype=np.int64), -2 ** 30, 2 ** 30)
         scratch = "SBN_DENSE_U8_OFFSETS_SCRATCH_WORDS"
         return Step(index=site.index, kernel="dense_u8_offsets", runtime=("sbn_dense_u8_offsets.c",),
                     title=f"dense {n} -> {outputs}", weights=np.concatenate(parts).astype(np.uint32),

@@ -142,7 +142,7 @@ SBN_API void sbn_dense_bits_m16(const uint32_t *in, const uint32_t *w, uint32_t 
             for (j = 0u; j < 32u; j++, row += 32) {
                 uint32_t m = vaddvq_u8(vldrbq_gather_offset_u8(sbn_m16_counts, veorq_u8(vld1q_u8(row), x0)));
                 m = vaddvaq_u8(m, vldrbq_gather_offset_u8(sbn_m16_counts, veorq_u8(vld1q_u8(row + 16), x1)));
-                v = v + v + (uint32_t)(m < (uint32_t)limits[o + j]);
+                v = v + v + ((m - (uint32_t)limits[o + j]) >> 31); /* both below 2^15: the sign is m < limit */
             }
             __asm__("rbit %0, %1" : "=r"(v) : "r"(v));
             bits[o >> 5] = v;

@@ -169,15 +169,16 @@ SBN_API void sbn_dense_u8_offsets(const uint8_t *in, const uint32_t *offsets, ui
     }
 #endif
     for (; o < outputs; o += 32u) { /* a word at a time, its last output first */
-        const sbn_acc_t p2 = (sbn_acc_t)total + (sbn_acc_t)total;
+        const sbn_sum_t p2 = (sbn_sum_t)total + (sbn_sum_t)total;
         const uint32_t *s = sums + o;
         const sbn_acc_t *t = thr + o;
-        uint32_t j = outputs - o < 32u ? outputs - o : 32u;
+        const uint32_t count = outputs - o < 32u ? outputs - o : 32u;
+        uint32_t j = count;
         word = 0u;
-        while (j-- > 0u) {
-            word = word + word + (uint32_t)((sbn_acc_t)(s[j] << 2) - p2 >= t[j]);
+        while (j-- > 0u) { /* the sign of 4S - 2P - c (|4S - 2P| < 2^30, |c| <= 2^30): 1 below */
+            word = word + word + (uint32_t)(((sbn_sum_t)s[j] * 4u - p2 - (sbn_sum_t)t[j]) >> (8u * sizeof(sbn_sum_t) - 1u));
         }
-        bits[o >> 5] = word;
+        bits[o >> 5] = count == 32u ? ~word : ~word & ((1u << count) - 1u);
     }
 }
 

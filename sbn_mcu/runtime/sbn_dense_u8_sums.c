@@ -4,7 +4,8 @@
  * With q = 2p - 255 and S the sum of the pixels whose weight is +1 (P all
  * pixels, W the sum of the weights), acc = sum(w q) = 4S - 2P - 255W. The
  * export stores c = t + 255W in place of the threshold t, so the bit is
- * 4S - 2P >= c, the same comparison as acc >= t.
+ * 4S - 2P >= c, the same comparison as acc >= t (c clipped to +-2^30, which
+ * leaves it the same: |4S - 2P| < 2^30; the kernel takes the sign of 4S - 2P - c).
  *
  * Per call, every group of seven pixels gets the table of its 128 subset
  * sums; one weight byte per neuron and group (its seven bits, doubled: the
@@ -144,15 +145,16 @@ SBN_API void sbn_dense_u8_sums(const uint8_t *in, const uint32_t *weights, uint3
         }
     }
     for (o = 0u; o < outputs; o += 32u) { /* a word at a time, its last output first */
-        const sbn_acc_t p2 = (sbn_acc_t)total + (sbn_acc_t)total;
+        const sbn_sum_t p2 = (sbn_sum_t)total + (sbn_sum_t)total;
         const uint32_t *s = sums + o;
         const sbn_acc_t *t = thr + o;
-        uint32_t j = outputs - o < 32u ? outputs - o : 32u;
+        const uint32_t count = outputs - o < 32u ? outputs - o : 32u;
+        uint32_t j = count;
         word = 0u;
-        while (j-- > 0u) {
-            word = word + word + (uint32_t)((sbn_acc_t)(s[j] << 2) - p2 >= t[j]);
+        while (j-- > 0u) { /* the sign of 4S - 2P - c (|4S - 2P| < 2^30, |c| <= 2^30): 1 below */
+            word = word + word + (uint32_t)(((sbn_sum_t)s[j] * 4u - p2 - (sbn_sum_t)t[j]) >> (8u * sizeof(sbn_sum_t) - 1u));
         }
-        bits[o >> 5] = word;
+        bits[o >> 5] = count == 32u ? ~word : ~word & ((1u << count) - 1u);
     }
 }
 
