@@ -205,7 +205,9 @@ def conv_u8_3x3_records(weights: np.ndarray, thresholds: np.ndarray, size: tuple
     channel, two words of byte masks (255 for +1): taps 0 1 2 6 and 3 4 5 7; then
     the thresholds' offsets, one per conv row (its case times the column cases
     times ``out``) and one per conv column (its case times ``out``); then
-    ``ceil(out / 32)`` flip words. The thresholds by row case, column case and
+    ``ceil(out / 32)`` flip words; then per channel the two masks as byte offsets
+    ``2 a | (32 + 2 b) << 16`` into the two tables of 16 halfwords that cores
+    without usada8 build per position. The thresholds by row case, column case and
     channel: ``R = floor((255 (n + 2 E) - t') / 2) + 1`` clamped to ``[0, 2296]``,
     ``n`` the taps inside the input and ``E`` the padded taps of mask 255, so that
     the bit is ``R >= S + 1`` with ``S`` the sum of ``|p - m|`` over all nine taps,
@@ -214,7 +216,7 @@ def conv_u8_3x3_records(weights: np.ndarray, thresholds: np.ndarray, size: tuple
     >>> words, r = conv_u8_3x3_records(np.array([[[[1, -1, 1], [1, 1, 1], [-1, -1, 1]]]]), np.array([7]),
     ...                                (3, 3), (1, 1), (0, 0))
     >>> [hex(v) for v in words], r.tolist()
-    (['0xff00ff00', '0xff000000', '0x0', '0x0', '0x1'], [1151])
+    (['0xff00ff00', '0xff000000', '0x0', '0x0', '0x1', '0x300014'], [1151])
     """
     out_c = weights.shape[0]
     flat = weights.reshape(out_c, 9).astype(np.int64)
@@ -226,13 +228,16 @@ def conv_u8_3x3_records(weights: np.ndarray, thresholds: np.ndarray, size: tuple
     (row_cases, row_of), (col_cases, col_of) = border_cases(size, (3, 3), stride, padding)
     inside = row_cases[:, None, :, None] & col_cases[None, :, None, :]  # (rows, cols, 3, 3)
     n = inside.sum(axis=(2, 3)).astype(np.int64)
-    padded_plus = np.einsum("rcij,oij->rco", (~inside).astype(np.int64), (flat > 0).reshape(out_c, 3, 3).astype(np.int64))
+    plus = (flat > 0).reshape(out_c, 3, 3).astype(np.int64)
+    padded_plus = np.einsum("rcij,oij->rco", (~inside).astype(np.int64), plus)
     r = np.clip((255 * (n[..., None] + 2 * padded_plus) - t) // 2 + 1, 0, 2296)
     bits = np.zeros(32 * ((out_c + 31) // 32), dtype=np.uint64)
     bits[:out_c] = flipped
     flips = (bits.reshape(-1, 32) << np.arange(32, dtype=np.uint64)).sum(axis=1)
     offsets = np.concatenate([row_of * len(col_cases) * out_c, col_of * out_c]).astype(np.uint64)
-    words = np.concatenate([lanes.sum(axis=2).reshape(-1), offsets, flips])
+    nibbles = ((masks[:, [0, 1, 2, 6, 3, 4, 5, 7]] > 0).reshape(out_c, 2, 4) << np.arange(4)).sum(axis=2)
+    index = (2 * nibbles[:, 0] | (32 + 2 * nibbles[:, 1]) << 16).astype(np.uint64)
+    words = np.concatenate([lanes.sum(axis=2).reshape(-1), offsets, flips, index])
     return words.astype(np.uint32), r.reshape(-1)
 
 

@@ -17,9 +17,11 @@
  * same. Per channel, w holds two mask words, taps (0 1 2 6) and (3 4 5 7);
  * after the channels, the thresholds' offset of each conv row's case (its
  * index times the column cases times out_c) and of each conv column's (its
- * index times out_c), then the flip words. Each position gathers its nine
- * pixels into two words and p8 + 1 with three word loads, and sweeps every
- * channel: two usada8, a compare and an rrx, in assembly on DSP cores. */
+ * index times out_c), then the flip words, then per channel its two masks as
+ * byte offsets into the tables below (a | b << 16). Each position gathers its nine pixels into two
+ * words and p8 + 1 with three word loads, and sweeps every channel: two
+ * usada8, a compare and an rrx, in assembly on DSP cores; elsewhere two
+ * tables of the sums for all 16 masks of four taps, and two table loads. */
 #ifndef SBN_CONV_U8_3X3_C
 #define SBN_CONV_U8_3X3_C
 
@@ -89,16 +91,72 @@ SBN_NOINLINE static uint32_t sbn_conv_u8_3x3_word(const uint32_t *rec, const int
 #undef SBN_U8_3X3_ONE
 #undef SBN_U8_3X3_PAIR
 #else
-/* The same in C: |p - m| is p ^ m for a mask m of 0 or 255. */
-static uint32_t sbn_conv_u8_3x3_word(const uint32_t *rec, const int32_t *thr, uint32_t count, uint32_t p0,
-                                     uint32_t p1, uint32_t x)
+/* Other cores: for each of the 16 masks b of four taps, t[b] = base + the sum
+ * over the four bytes p_k of p of p_k, or 255 - p_k where bit k of b is set:
+ * adds of 255 - 2 p_k, modulo 2^16, each entry in range. */
+SBN_INLINE void sbn_conv_u8_3x3_table(uint16_t *t, uint32_t p, uint32_t base)
 {
-    uint32_t word = 0u, k;
-    for (k = 0u; k < count; k++, rec += 2) {
-        const uint32_t s = x + sbn_bytesum(p0 ^ rec[0]) + sbn_bytesum(p1 ^ rec[1]);
-        word = word >> 1 | (uint32_t)((uint32_t)thr[k] >= s) << 31;
+    const uint32_t p0 = p & 0xFFu, p1 = p >> 8 & 0xFFu, p2 = p >> 16 & 0xFFu, p3 = p >> 24;
+    const uint32_t d0 = 255u - 2u * p0, d1 = 255u - 2u * p1, d2 = 255u - 2u * p2, d3 = 255u - 2u * p3;
+    const uint32_t e0 = base + p0 + p1 + p2 + p3, e1 = e0 + d0, e2 = e0 + d1, e3 = e1 + d1;
+    const uint32_t e4 = e0 + d2, e5 = e1 + d2, e6 = e2 + d2, e7 = e3 + d2;
+    t[0] = (uint16_t)e0;
+    t[1] = (uint16_t)e1;
+    t[2] = (uint16_t)e2;
+    t[3] = (uint16_t)e3;
+    t[4] = (uint16_t)e4;
+    t[5] = (uint16_t)e5;
+    t[6] = (uint16_t)e6;
+    t[7] = (uint16_t)e7;
+    t[8] = (uint16_t)(e0 + d3);
+    t[9] = (uint16_t)(e1 + d3);
+    t[10] = (uint16_t)(e2 + d3);
+    t[11] = (uint16_t)(e3 + d3);
+    t[12] = (uint16_t)(e4 + d3);
+    t[13] = (uint16_t)(e5 + d3);
+    t[14] = (uint16_t)(e6 + d3);
+    t[15] = (uint16_t)(e7 + d3);
+}
+
+/* The bits of count (1..32) channels as the DSP path gives them, from the
+ * two tables of the position (t, t + 16) and each channel's two masks as byte
+ * offsets into them (a | b << 16); the channels from the last, each bit
+ * shifted in from below. */
+SBN_NOINLINE static uint32_t sbn_conv_u8_3x3_word(const uint32_t *index, const int32_t *thr, uint32_t count,
+                                                  const uint16_t *t)
+{
+    uint32_t word = 0u;
+#if defined(__GNUC__) && defined(__thumb__)
+    uint32_t k = 4u * count, v, s, r;
+    __asm__(".syntax unified\n\t"
+            "1:\n\t"
+            "subs %[k], %[k], #4\n\t"
+            "ldr %[v], [%[index], %[k]]\n\t"
+            "ldr %[r], [%[thr], %[k]]\n\t"
+            "uxth %[s], %[v]\n\t"
+            "lsrs %[v], %[v], #16\n\t"
+            "ldrh %[s], [%[t], %[s]]\n\t"
+            "ldrh %[v], [%[t], %[v]]\n\t"
+            "adds %[s], %[s], %[v]\n\t"
+            "cmp %[r], %[s]\n\t" /* carry: R >= S + 1 */
+            "adcs %[word], %[word], %[word]\n\t"
+            "cmp %[k], #0\n\t"
+            "bne 1b\n\t"
+            ".syntax divided\n\t"
+            : [k] "+l"(k), [word] "+l"(word), [v] "=&l"(v), [s] "=&l"(s), [r] "=&l"(r)
+            : [index] "l"(index), [thr] "l"(thr), [t] "l"(t)
+            : "cc", "memory");
+#else
+    const uint8_t *bytes = (const uint8_t *)t;
+    uint32_t k = count;
+    while (k-- > 0u) {
+        const uint32_t v = index[k];
+        const uint16_t *a = (const uint16_t *)(bytes + (v & 0xFFFFu)), *b = (const uint16_t *)(bytes + (v >> 16));
+        const uint32_t s = (uint32_t)*a + *b;
+        word = word * 2u + (uint32_t)((uint32_t)thr[k] >= s);
     }
-    return word;
+#endif
+    return word << (32u - count);
 }
 #endif
 
@@ -110,6 +168,10 @@ SBN_API SBN_NOINLINE void sbn_conv_u8_3x3(const uint8_t *in, const uint32_t *w, 
     const uint32_t pw = g.in_w + 2u * g.pad_w, ph = g.in_h + 2u * g.pad_h, pitch = 4u * ((pw + 4u) >> 2);
     const uint32_t conv_h = (ph - 3u) / g.stride_h + 1u, conv_w = (pw - 3u) / g.stride_w + 1u;
     const uint32_t *rows = w + 2u * g.out_c, *cols = rows + conv_h, *flip = cols + conv_w;
+#if !SBN_DSP
+    const uint32_t *index = flip + out_words;
+    uint16_t table[32];
+#endif
     uint8_t *pad = (uint8_t *)scratch;
     uint32_t y, i, py, qx, d, dy, dx, j, o;
     for (y = 0u; y < ph; y++) { /* the padded copy, 0 in the padding and past each row */
@@ -142,9 +204,18 @@ SBN_API SBN_NOINLINE void sbn_conv_u8_3x3(const uint8_t *in, const uint32_t *w, 
                 const uint32_t p0 = (a & 0x00FFFFFFu) | c << 24, p1 = (b & 0x00FFFFFFu) | (c >> 8) << 24;
                 const uint32_t x = ((c >> 16) & 0xFFu) + 1u;
                 const int32_t *r = thr + rows[cy] + cols[cx];
+#if !SBN_DSP
+                sbn_conv_u8_3x3_table(table, p0, x);
+                sbn_conv_u8_3x3_table(table + 16, p1, 0u);
+#endif
                 for (j = 0u, o = 0u; j < out_words; j++, o += 32u) {
                     const uint32_t count = j + 1u < out_words ? 32u : g.out_c - o; /* 1..32 */
-                    dst[j] |= (sbn_conv_u8_3x3_word(w + 2u * o, r + o, count, p0, p1, x) >> (32u - count)) ^ flip[j];
+#if SBN_DSP
+                    const uint32_t bits = sbn_conv_u8_3x3_word(w + 2u * o, r + o, count, p0, p1, x);
+#else
+                    const uint32_t bits = sbn_conv_u8_3x3_word(index + o, r + o, count, table);
+#endif
+                    dst[j] |= (bits >> (32u - count)) ^ flip[j];
                 }
                 if (++dx == g.pool_w) { /* no division: M0 has none */
                     dx = 0u;

@@ -69,7 +69,7 @@ void sbn_dense_bits_m16(const uint32_t *in, const uint32_t *w, uint32_t words, u
 void sbn_conv_u8(const uint8_t *in, const uint32_t *w, const sbn_conv *geometry, const int32_t *thr, uint32_t *out,
                  uint32_t *scratch);
 /* The same for 3x3 kernels over one channel (speed): two mask words per channel, the border cases' offsets
- * into thr, the flip words; thr per case and channel (sbn_conv_u8_3x3.c). Scratch:
+ * into thr, the flip words, each channel's table offsets; thr per case and channel (sbn_conv_u8_3x3.c). Scratch:
  * SBN_CONV_U8_3X3_SCRATCH_WORDS(in_h, in_w, pad_h, pad_w) words. */
 void sbn_conv_u8_3x3(const uint8_t *in, const uint32_t *w, const sbn_conv *geometry, const int32_t *thr,
                      uint32_t *out, uint32_t *scratch);
