@@ -132,12 +132,13 @@ static uint32_t sbn_m16_reverse(uint32_t v)
 SBN_API void sbn_dense_bits_m16(const uint32_t *in, const uint32_t *w, uint32_t words, uint32_t outputs,
                                 const int16_t *limits, uint32_t *bits)
 {
-    uint32_t o = 0u, word = 0u;
+    const uint32_t whole = SBN_M16_ASM && words == 8u ? outputs & ~31u : 0u; /* outputs of the word loops */
+    uint32_t o, word = 0u, rest = whole;
 #if SBN_M16_ASM == 3
-    if (words == 8u) { /* the input in two vectors; a word of outputs from the first in bit 31, then reversed */
+    if (whole > 0u) { /* the input in two vectors; a word of outputs from the first in bit 31, then reversed */
         const uint8x16_t x0 = vld1q_u8((const uint8_t *)in), x1 = vld1q_u8((const uint8_t *)in + 16);
         const uint8_t *row = (const uint8_t *)w;
-        for (; o + 32u <= outputs; o += 32u) {
+        for (o = 0u; o < whole; o += 32u) {
             uint32_t j, v = 0u;
             for (j = 0u; j < 32u; j++, row += 32) {
                 uint32_t m = vaddvq_u8(vldrbq_gather_offset_u8(sbn_m16_counts, veorq_u8(vld1q_u8(row), x0)));
@@ -148,9 +149,10 @@ SBN_API void sbn_dense_bits_m16(const uint32_t *in, const uint32_t *w, uint32_t 
             bits[o >> 5] = v;
         }
     }
-    if ((words & 3u) == 0u) {
-        for (; o < outputs; o++) {
-            const uint8_t *x = (const uint8_t *)in, *row = (const uint8_t *)(w + words * o);
+    if ((words & 3u) == 0u) { /* sixteen bytes a gather */
+        const uint8_t *row = (const uint8_t *)(w + words * whole);
+        for (o = whole; o < outputs; o++) {
+            const uint8_t *x = (const uint8_t *)in;
             uint32_t k, mismatches = 0u;
             for (k = 0u; k < words; k += 4u, x += 16, row += 16) {
                 const uint8x16_t v = veorq_u8(vld1q_u8(x), vld1q_u8(row));
@@ -158,20 +160,19 @@ SBN_API void sbn_dense_bits_m16(const uint32_t *in, const uint32_t *w, uint32_t 
             }
             word = sbn_put_bit(bits, o, outputs, word, (uint32_t)(mismatches < (uint32_t)limits[o]));
         }
+        rest = outputs;
     }
 #elif SBN_M16_ASM
-    if (words == 8u) {
-        for (; o + 32u <= outputs; o += 32u) {
+    for (o = 0u; o < whole; o += 32u) {
 #if SBN_M16_ASM == 2
-            bits[o >> 5] = sbn_m16_word(in, w + 8u * o, limits + o);
+        bits[o >> 5] = sbn_m16_word(in, w + 8u * o, limits + o);
 #else
-            bits[o >> 5] = ~sbn_m16_reverse(sbn_m16_word(in, w + 8u * o, limits + o));
+        bits[o >> 5] = ~sbn_m16_reverse(sbn_m16_word(in, w + 8u * o, limits + o));
 #endif
-        }
     }
 #endif
-    for (; o < outputs; o++) {
-        const uint32_t mismatches = sbn_mismatches(in, w + words * o, words);
+    for (o = rest, w += words * rest; o < outputs; o++, w += words) {
+        const uint32_t mismatches = sbn_mismatches(in, w, words);
         word = sbn_put_bit(bits, o, outputs, word, (uint32_t)(mismatches < (uint32_t)limits[o]));
     }
 }

@@ -222,7 +222,7 @@ def test_mismatch_limits_and_offsets_at_the_threshold_on_host(name, kernels):
     np.testing.assert_array_equal(host_scores(model, pixels), expected)
 
 
-@pytest.mark.parametrize("core", ["cortex-m0", "cortex-m4", "cortex-m55"])
+@pytest.mark.parametrize("core", ["cortex-m0", "cortex-m4", "cortex-m7", "cortex-m55"])  # the M7: gcc's loop checks
 @pytest.mark.parametrize("name,kernels", M16_CASES + OFFSETS_CASES)
 def test_mismatch_limits_and_offsets_at_the_threshold_in_qemu(core, name, kernels, tmp_path):
     model, pixels, expected = chosen_build(name, kernels)
