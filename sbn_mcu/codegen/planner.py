@@ -37,7 +37,7 @@ PER_MAC = {
     "conv_u8_3x3": {"m0": 2.42, "m3": 1.91, "m4": 0.77},
     "conv_q": {"m0": 5.41, "m3": 4.00, "m4": 0.96},
     "conv_bits": {"m0": 0.43, "m3": 0.25, "m4": 0.24},
-    "conv_bits_lut": {"m0": 0.30, "m3": 0.16, "m4": 0.16},
+    "conv_bits_lut": {"m0": 0.22, "m3": 0.16, "m4": 0.16},
 }
 # dense_u8_sums: instructions per extra pass over a block of eight rows (a chunk of tables more)
 SUMS_PASS = {"m0": 30, "m3": 24, "m4": 24}

@@ -93,6 +93,39 @@ SBN_NOINLINE static uint32_t sbn_conv_bits_lut_word9(const uint32_t *w, uint32_t
 #undef SBN_LUT_ROW
 #endif
 
+#if defined(__GNUC__) && defined(__thumb__) && !SBN_THUMB2
+#define SBN_LUT_THUMB1 1
+/* Thumb-1: m plus the mismatches of nine words (a 3x3 window of one word a
+ * tap): ldm of three weights, and per word ldr, eor, uxth, lsr, two table
+ * loads and two adds into m, kept in a high register. */
+#define SBN_LUT1_WORD(r, offset) \
+    "ldr %[t], [%[x], #" offset "]\n\t" \
+    "eors " r ", " r ", %[t]\n\t" \
+    "uxth %[t], " r "\n\t" \
+    "ldrb %[t], [%[lut], %[t]]\n\t" \
+    "add %[m], %[m], %[t]\n\t" \
+    "lsrs " r ", " r ", #16\n\t" \
+    "ldrb " r ", [%[lut], " r "]\n\t" \
+    "add %[m], %[m], " r "\n\t"
+#define SBN_LUT1_ROW(a, b, c) \
+    "ldmia %[w]!, {r0, r1, r2}\n\t" SBN_LUT1_WORD("r0", a) SBN_LUT1_WORD("r1", b) SBN_LUT1_WORD("r2", c)
+static inline int32_t sbn_conv_bits_lut_count9(const uint32_t *x, const uint32_t *w, int32_t m)
+{
+    uint32_t t;
+    __asm__(".syntax unified\n\t"
+            SBN_LUT1_ROW("0", "4", "8") SBN_LUT1_ROW("12", "16", "20") SBN_LUT1_ROW("24", "28", "32")
+            ".syntax divided\n\t"
+            : [w] "+l"(w), [m] "+h"(m), [t] "=&l"(t)
+            : [x] "l"(x), [lut] "l"(sbn_popcount16)
+            : "r0", "r1", "r2", "cc", "memory");
+    return m;
+}
+#undef SBN_LUT1_ROW
+#undef SBN_LUT1_WORD
+#else
+#define SBN_LUT_THUMB1 0
+#endif
+
 SBN_API SBN_NOINLINE void sbn_conv_bits_lut(const uint32_t *in, const uint32_t *w, const sbn_conv *geometry,
                                             const int32_t *thr, uint32_t *out, uint32_t *scratch)
 {
@@ -159,8 +192,15 @@ SBN_API SBN_NOINLINE void sbn_conv_bits_lut(const uint32_t *in, const uint32_t *
                 for (d = 0u; d < window; d++) {
                     const uint32_t *xs = flat + at[d];
                     int32_t m = thr[at[window + d] + o];
-                    for (i = 0u; i < run; i++) {
-                        m += (int32_t)sbn_popcount32(xs[i] ^ wo[i]);
+#if SBN_LUT_THUMB1
+                    if (run == 9u) {
+                        m = sbn_conv_bits_lut_count9(xs, wo, m);
+                    } else
+#endif
+                    {
+                        for (i = 0u; i < run; i++) {
+                            m += (int32_t)sbn_popcount32(xs[i] ^ wo[i]);
+                        }
                     }
                     if (m < 0) {
                         dst[o >> 5] |= 1u << (o & 31u);
