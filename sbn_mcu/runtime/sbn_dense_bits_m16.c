@@ -16,16 +16,16 @@
 #include "sbn_bits.h"
 #include "sbn_kernels.h"
 
-#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
 #include <arm_mve.h>
 #define SBN_M16_ASM 3 /* Helium: sixteen bytes of x ^ w a veor, their bit counts by one gather from a 256-byte table */
 #define SBN_M16_P2(n) n, n + 1, n + 1, n + 2
 #define SBN_M16_P4(n) SBN_M16_P2(n), SBN_M16_P2(n + 1), SBN_M16_P2(n + 1), SBN_M16_P2(n + 2)
 #define SBN_M16_P6(n) SBN_M16_P4(n), SBN_M16_P4(n + 1), SBN_M16_P4(n + 1), SBN_M16_P4(n + 2)
 static const uint8_t sbn_m16_counts[256] = {SBN_M16_P6(0), SBN_M16_P6(1), SBN_M16_P6(1), SBN_M16_P6(2)};
-#elif defined(__GNUC__) && SBN_THUMB2 && SBN_DSP
+#elif defined(__GNUC__) && !defined(__clang__) && SBN_THUMB2 && SBN_DSP
 #define SBN_M16_ASM 2
-#elif defined(__GNUC__) && defined(__thumb__) && !SBN_THUMB2
+#elif defined(__GNUC__) && !defined(__clang__) && defined(__thumb__) && !SBN_THUMB2
 #define SBN_M16_ASM 1
 #else
 #define SBN_M16_ASM 0

@@ -64,9 +64,9 @@ static SBN_NOINLINE uint32_t sbn_sums_table(const uint8_t *p, uint32_t count, ui
 /* Assembly on Arm (SBN_SUMS_ASM: 2 Thumb-2, 1 Thumb-1), in naked functions whose registers are
  * fixed: stm needs its registers in ascending order, and the lookups keep eight sums, two table
  * pointers and the end in registers, more than inline assembly is given on every core. */
-#if defined(__GNUC__) && SBN_THUMB2
+#if defined(__GNUC__) && !defined(__clang__) && SBN_THUMB2 /* GCC's naked functions and noipa */
 #define SBN_SUMS_ASM 2
-#elif defined(__GNUC__) && defined(__thumb__)
+#elif defined(__GNUC__) && !defined(__clang__) && defined(__thumb__)
 #define SBN_SUMS_ASM 1
 #else
 #define SBN_SUMS_ASM 0
@@ -144,7 +144,7 @@ static SBN_SUMS_NAKED uint32_t sbn_sums_build(const uint8_t *p SBN_SUMS_ARG, uin
 
 #endif /* SBN_SUMS_ASM */
 
-#if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
 #include <arm_mve.h>
 #define SBN_SUMS_MVE 1 /* Helium (M55): four words of a table per vadd and vstrw */
 
