@@ -1,13 +1,20 @@
-"""Speed and size of the two reference architectures on every emulated core.
+"""Speed and size of the two reference architectures on every emulated core, in both modes.
 
     python benchmarks/mcu.py --mlp runs/mlp/model.pt --cnn runs/cnn/model.pt
+    python benchmarks/mcu.py --readme      # the README's table, from mcu.json
 
 Without checkpoints it trains them first (mlp: 15 epochs, cnn: 10 epochs, seed
 0, on the CPU; the cnn takes about 20 minutes on 2 CPU cores). Each model is
-exported, checked on golden vectors and counted with `sbn-mcu bench` on all
-six cores: instructions per inference in total and per layer, and the loads
-per word of each layer's kernel loop. Writes benchmarks/mcu.json and
-benchmarks/mcu.md. A benchmark, not a test.
+exported, checked on golden vectors and counted with `sbn-mcu bench`:
+
+- size (`export --optimize size`, the default) on all six cores, with
+  instructions per layer and the loads per word of each layer's kernel loop;
+- speed (`export --optimize speed`) once per core within its QEMU machine's
+  memory (`--board MACHINE`), and for the budgets that matter on real parts
+  (SPEED_BUDGETS: 40 KB / 9 KB of model on the M0 and M4, and a
+  Nucleo-F446RE).
+
+Writes benchmarks/mcu.json and benchmarks/mcu.md. A benchmark, not a test.
 """
 
 import argparse
@@ -17,12 +24,20 @@ import sys
 import tempfile
 from pathlib import Path
 
-from sbn_mcu.targets.cores import NAMES as CORES
+from sbn_mcu.targets.cores import CORES, NAMES
 from sbn_mcu.export import export
 from sbn_mcu.bench import bench
+from sbn_mcu.files import write_between_marks
 from sbn_mcu.verify import verify_host
 
 HERE = Path(__file__).resolve().parent
+README = HERE.parent / "README.md"
+MARKS = ("<!-- mcu table: python benchmarks/mcu.py --readme -->", "<!-- end of mcu table -->")
+# Speed-mode exports besides each core's own machine: (label, export options, cores)
+SPEED_BUDGETS = (
+    ("40,960 B flash / 9,216 B RAM", {"flash_budget": 40960, "ram_budget": 9216}, ("cortex-m0", "cortex-m4")),
+    ("board nucleo-f446re", {"board": "nucleo-f446re"}, ("cortex-m4",)),
+)
 ANCHORS = {  # CMSIS-NN int8 on the same topology, QEMU, -O2 (instructions per inference)
     ("mlp", "cortex-m4"): 530_412, ("cnn", "cortex-m4"): 9_054_513,
     ("mlp", "cortex-m0"): 1_666_481, ("mlp", "cortex-m3"): 919_262,
@@ -38,38 +53,58 @@ def checkpoint(arch: str, given: Path | None, epochs: int, work: Path) -> Path:
     return run / "model.pt"
 
 
+def table(results: dict) -> list[str]:
+    """Both modes per model and core, with CMSIS-NN's count where it was measured."""
+    lines = ["| Core | Model | Mode | Instructions / inference | CMSIS-NN int8 | Flash (model) | RAM | Stack |",
+             "|---|---|---|---:|---:|---:|---:|---:|"]
+    for arch, result in results.items():
+        speed = result.get("speed", [])
+        for row in sorted([*result["cores"], *speed], key=lambda r: (NAMES.index(r["core"]), "budget" in r)):
+            mode = f"speed, {row['budget']}" if "budget" in row else "size"
+            if not row["fits"]:
+                lines.append(f"| {row['core']} | {arch} | {mode} | does not fit | | | | |")
+                continue
+            anchor = ANCHORS.get((arch, row["core"]))
+            ratio = f" ({anchor / row['instructions_per_inference']:.1f}× ours)" if anchor else ""
+            lines.append(f"| {row['core']} | {arch} | {mode} | {row['instructions_per_inference']:,} | "
+                         f"{f'{anchor:,}{ratio}' if anchor else '—'} | {row['model_flash_bytes']:,} B | "
+                         f"{row['model_ram_bytes']:,} B | {row['stack_bytes']:,} B |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mlp", type=Path, help="mlp checkpoint (default: train one)")
     parser.add_argument("--cnn", type=Path, help="cnn checkpoint (default: train one)")
     parser.add_argument("--vectors", type=int, default=10, help="golden vectors per core")
     parser.add_argument("--out", type=Path, default=HERE, help="where mcu.json and mcu.md go")
+    parser.add_argument("--readme", action="store_true", help="only rewrite the README's table from --out's JSON")
     args = parser.parse_args()
+    if args.readme:
+        return write_between_marks(README, MARKS, table(json.loads((args.out / "mcu.json").read_text())))
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for arch, given, epochs in (("mlp", args.mlp, 15), ("cnn", args.cnn, 10)):
+            model = checkpoint(arch, given, epochs, work)
             folder = work / f"{arch}-export"
-            summary = export(checkpoint(arch, given, epochs, work), folder, name=arch)
+            summary = export(model, folder, name=arch)
             host = verify_host(folder)
-            rows = bench(folder, CORES, args.vectors)
+            rows = bench(folder, NAMES, args.vectors)
+            speed = []
+            configs = [(f"board {CORES[c].machine}", {"board": CORES[c].machine}, (c,)) for c in NAMES]
+            for label, options, cores in (*configs, *SPEED_BUDGETS):
+                fast = work / f"{arch}-speed"
+                plan = export(model, fast, name=arch, optimize="speed", **options)
+                for row in bench(fast, list(cores), args.vectors):
+                    speed.append({"budget": label, "kernels": [layer["kernel"] for layer in row.get("layers", [])],
+                                  "model_bytes": plan["total"]["flash_bytes"], **row})
             results[arch] = {"accuracy": host["accuracy"], "host_mismatches": host["mismatches"],
                              "weights_and_thresholds_bytes": summary["total"]["flash_bytes"],
                              "macs": summary["total"]["binary_macs"] + summary["total"]["integer_macs"],
-                             "cores": rows}
+                             "cores": rows, "speed": speed}
     (args.out / "mcu.json").write_text(json.dumps(results, indent=2) + "\n")
-    lines = ["| Core | Model | Instructions / inference | CMSIS-NN int8 | Flash (model) | RAM | Stack |",
-             "|---|---|---:|---:|---:|---:|---:|"]
-    for arch, result in results.items():
-        for row in result["cores"]:
-            anchor = ANCHORS.get((arch, row["core"]))
-            if not row["fits"]:
-                lines.append(f"| {row['core']} | {arch} | does not fit | | | | |")
-                continue
-            ratio = f" ({anchor / row['instructions_per_inference']:.1f}× ours)" if anchor else ""
-            lines.append(f"| {row['core']} | {arch} | {row['instructions_per_inference']:,} | "
-                         f"{f'{anchor:,}{ratio}' if anchor else '—'} | {row['model_flash_bytes']:,} B | "
-                         f"{row['model_ram_bytes']:,} B | {row['stack_bytes']:,} B |")
+    lines = table(results)
     lines += ["", "Per layer: instructions per inference timed with a hook after each layer (its cost taken off; "
               "the layers leave out only the final argmax). Loads / word: load instructions per 32-bit word read "
               "in the innermost loop of the kernel's loop over weight words, counted in the compiled code "
