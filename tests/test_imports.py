@@ -19,16 +19,8 @@ PACKAGE = ROOT / "sbn_mcu"
 ARCHITECTURE = ROOT / "docs" / "architecture.md"
 
 # Known exceptions (importer, imported), left out of both checks. Each stays only until its reason
-# is gone; a test fails once one is no longer needed.
-KNOWN = {
-    # The convolution's and the subset-sum dense layer's lowerings evaluate their kernel's scratch
-    # macro; they leave ops/ with the lowering's types (Site, Step) of ops/base.py.
-    ("sbn_mcu.ops.conv2d", "sbn_mcu.runtime"),
-    ("sbn_mcu.ops.dense", "sbn_mcu.runtime"),
-    # The lowering packs its weights with ir/packing.py, which moves into ops/ with the same edit.
-    ("sbn_mcu.ops.conv2d", "sbn_mcu.ir.packing"),
-    ("sbn_mcu.ops.dense", "sbn_mcu.ir.packing"),
-}
+# is gone; a test fails once one is no longer needed. None are left.
+KNOWN: set[tuple[str, str]] = set()
 
 
 def module_name(path: Path) -> str:

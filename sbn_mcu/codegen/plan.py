@@ -1,7 +1,7 @@
 """The plan: a :class:`FrozenModel` lowered to kernel calls, buffers and scratch.
 
 Each op lowers itself (:meth:`sbn_mcu.ops.Op.lower`) into a
-:class:`~sbn_mcu.ops.base.Step`: packed constants, MACs, scratch and the C
+:class:`~sbn_mcu.ops.lowering.Step`: packed constants, MACs, scratch and the C
 call. The plan assigns the ping-pong buffers and lists the runtime files;
 the templates only print it, and the summary reads the same plan, so its
 bytes are the bytes in the C.
@@ -14,15 +14,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..ir.input_spec import InputSpec
+from .. import runtime
+from .. import runtime
 from ..ir.model import FrozenModel
-from ..ir.packing import words_for
-from ..ops.base import Site, Step, binary_layout
+from ..ops.base import binary_layout
+from ..ops.lowering import Site, Step
+from ..ops.packing import words_for
 
 
 TYPE_CODES = {"uint8": 0, "int8": 1, "int16": 2}  # SBN_INPUT_U8, _I8, _I16 of sbn_input_q.c
 # Constant tables a kernel brings along, in bytes of flash: the largest, that of the cores with the
 # DSP extension (sbn_dense_u8's byte-indexed masks, sbn_mask8.h; 64 bytes of nibble masks elsewhere).
-KERNEL_TABLE_BYTES = {"sbn_dense_u8": 2048, "sbn_conv_bits_lut": 65536}
+KERNEL_TABLE_BYTES = {"dense_u8": 2048, "conv_bits_lut": 65536}
 
 
 @dataclass
@@ -77,9 +80,8 @@ class Plan:
 
     def table_bytes(self, step: Step) -> int:
         """The kernel's constant tables, counted once, with the first step that calls it."""
-        function = step.call[0]
-        first = next(s for s in self.steps if s.call[0] == function)
-        return KERNEL_TABLE_BYTES.get(function, 0) if first is step else 0
+        first = next(s for s in self.steps if s.kernel == step.kernel)
+        return KERNEL_TABLE_BYTES.get(step.kernel, 0) if first is step else 0
 
     @property
     def flash_bytes(self) -> int:
@@ -107,16 +109,20 @@ def plan(model: FrozenModel, kernels: dict | None = None) -> Plan:
         layer = layers[i]
         fused = layers[i + 1] if i + 1 < len(layers) and layer.fuses(layers[i + 1]) else None
         out_shape = shapes[i + 2] if fused else shapes[i + 1]
-        first = not steps
+        reads_input = not steps
         site = Site(index=len(steps), in_shape=shapes[i], out_shape=out_shape, source_shape=shapes[source],
-                    first=first, largest_input=model.spec.largest if first else 1,
-                    raw_bytes=first and stage is None, fused=fused, kernel=choices.get(str(len(steps)), ""))
+                    reads_input=reads_input, largest_input=model.spec.largest if reads_input else 1,
+                    raw_bytes=reads_input and stage is None, fused=fused, kernel=choices.get(str(len(steps)), ""))
         step = layer.lower(site)
         if layer.kernels(site):
             options[site.index] = layer.kernels(site)
         i += 2 if fused else 1
         if step is None:  # free in C (flatten): the next op reads the producer's layout
             continue
+        if step.scratch:  # the kernel file's macro, evaluated as the C will
+            step.scratch_words = runtime.macro(step.source, step.scratch_macro, *step.scratch)
+        if step.scratch:  # the kernel file's macro, evaluated as the C will
+            step.scratch_words = runtime.macro(step.source, step.scratch_macro, *step.scratch)
         if step.thresholds is not None:
             positions, channels = binary_layout(out_shape)
             step.out_words = positions * words_for(channels)
@@ -128,6 +134,6 @@ def plan(model: FrozenModel, kernels: dict | None = None) -> Plan:
         step.src, step.dst = (step.index + 1) % 2, step.index % 2
         buffers[step.dst] = max(buffers[step.dst], step.out_words)
     largest = max(steps, key=lambda s: s.scratch_words)  # one layer runs at a time
-    runtime = list(dict.fromkeys([*(["sbn_input_q.c"] if stage else []), *(f for s in steps for f in s.runtime)]))
+    files = list(dict.fromkeys([*(["sbn_input_q.c"] if stage else []), *(s.source for s in steps)]))
     return Plan(steps, [b for b in buffers if b], largest.scratch_words, largest.scratch_size,
-                tuple(model.input_shape), model.num_classes, runtime, stage, options)
+                tuple(model.input_shape), model.num_classes, files, stage, options)

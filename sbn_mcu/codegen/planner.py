@@ -39,6 +39,9 @@ PER_MAC = {
     "conv_bits": {"m0": 0.43, "m3": 0.25, "m4": 0.24},
     "conv_bits_lut": {"m0": 0.22, "m3": 0.16, "m4": 0.16},
 }
+# a kernel's variants for the score layer and for int16 thresholds run its loop: its costs
+PER_MAC |= {f"{kernel}_scores": PER_MAC[kernel] for kernel in ("dense_u8", "dense_q", "dense_bits")}
+PER_MAC["dense_bits_t16"] = PER_MAC["dense_bits"]
 # dense_u8_sums: instructions per extra pass over a block of eight rows (a chunk of tables more)
 SUMS_PASS = {"m0": 30, "m3": 24, "m4": 24}
 # dense_u8_offsets: instructions per extra pass over a row (a chunk of tables more)
@@ -59,11 +62,11 @@ def instructions(step, core: str = ESTIMATE_CORE) -> int:
     kind = isa(core)
     count = step.macs * PER_MAC[step.kernel][kind]
     if step.kernel == "dense_u8_sums":
-        n, outputs, chunk = step.call[1][2:5]
+        n, outputs, chunk = step.args[2:5]
         groups, blocks = -(-n // 7), -(-outputs // 8)
         count += (-(-groups // chunk) - 1) * blocks * SUMS_PASS[kind]
     if step.kernel == "dense_u8_offsets":
-        n, outputs, chunk = step.call[1][2:5]
+        n, outputs, chunk = step.args[2:5]
         groups = -(-n // 7)
         count += (-(-groups // chunk) - 1) * outputs * OFFSETS_PASS[kind]
     return round(count)

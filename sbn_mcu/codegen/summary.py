@@ -24,8 +24,8 @@ def summarise(plan: Plan, core: str = ESTIMATE_CORE) -> dict:
             "weight_bits": step.weight_bits,
             "flash_bytes": plan.step_flash_bytes(step),
             "ram_bytes": 4 * (step.out_words + step.scratch_words),
-            "binary_macs": 0 if step.integer_input else step.macs,
-            "integer_macs": step.macs if step.integer_input else 0,
+            "binary_macs": 0 if step.reads_input else step.macs,
+            "integer_macs": step.macs if step.reads_input else 0,
             "kernel": step.kernel, "instructions": instructions(step, core),
         })
     total = {key: sum(r[key] for r in rows) for key in

@@ -1,2 +1,2 @@
 """The frozen IR, numpy only: the input contract, the model and its file
-format, bit packing, and the reference interpreter (the oracle)."""
+format, and the reference interpreter (the oracle)."""

@@ -9,7 +9,7 @@ integer convention of the project is written here or in
   integers the first layer multiplies by ±1, and the training normalisation
   lives in its thresholds. The model carries its :class:`InputSpec`.
 * **Binary values.** Weights and activations are ``+1`` / ``-1``, and
-  ``sign(0) = +1``. Packed into bits, ``+1`` is bit 1 (:mod:`sbn_mcu.ir.packing`).
+  ``sign(0) = +1``. Packed into bits, ``+1`` is bit 1 (:mod:`sbn_mcu.ops.packing`).
 * **Sums.** A binary layer computes ``acc = sum(w * x)`` over its valid inputs;
   a convolution's padding is 0 and adds nothing (docs/semantics.md).
 * **Thresholds.** An output is ``+1`` iff ``acc >= threshold``. Channels whose

@@ -8,7 +8,7 @@ holds everything about its layer kind:
   for the torch modules named in :attr:`Op.freezes`;
 - its reference step, :meth:`Op.reference`, on ±1 / integer numpy arrays;
 - its lowering, :meth:`Op.lower`: packed constants, scratch, MACs, the
-  accumulator bound and the C call, as a :class:`~sbn_mcu.codegen.plan.Step`.
+  accumulator bound and the C call, as a :class:`~sbn_mcu.ops.lowering.Step`.
 
 Adding a layer kind is one module here, its kernel in ``runtime/`` and, for a
 new torch layer, its class in ``training/layers.py``.

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
 from ..errors import SbnError
-
-Shape = tuple[int, ...]
+from .lowering import Shape, Site
 
 OPS: dict[str, type["Op"]] = {}  # file-format kind -> op class
 
@@ -30,53 +28,6 @@ def for_torch(module) -> type["Op"] | None:
     """The op that freezes this torch module, by its class name, or None."""
     name = type(module).__name__
     return next((op for op in OPS.values() if name in op.freezes), None)
-
-
-@dataclass
-class Site:
-    """Where an op sits in the model, as the plan lowers it."""
-
-    index: int  # the kernel call's index (steps so far)
-    in_shape: Shape
-    out_shape: Shape  # after any fused op
-    source_shape: Shape  # the producer's shape before any flatten (its C layout)
-    first: bool  # the op sees the model's input: raw bytes, or the integers q of sbn_input_q
-    largest_input: int  # the largest |input value|: the input spec's on the first layer, else 1
-    raw_bytes: bool = False  # the first op sums the raw uint8 bytes (q = 2r - 255) itself
-    fused: "Op | None" = None  # the op after this one that the kernel computes too
-    kernel: str = ""  # the planner's choice among the op's kernels (:meth:`Op.kernels`); "" the smallest
-
-
-@dataclass
-class Step:
-    """One kernel call of the generated C, as an op lowers it.
-
-    ``call`` is the C function and its arguments: ints, or the names ``in``,
-    ``out``, ``weights``, ``thresholds``, ``geometry``, ``scratch`` and
-    ``scores``, which the template binds to this step's arrays.
-    """
-
-    index: int
-    kernel: str  # the kernel's name, as bench reports it
-    runtime: tuple[str, ...]  # runtime files the call needs
-    title: str
-    weights: np.ndarray  # packed uint32 words
-    thresholds: np.ndarray | None
-    threshold_type: str  # the C type of the thresholds
-    out_shape: Shape
-    macs: int
-    integer_input: bool
-    weight_bits: int
-    bound: int  # the largest |acc| the layer can produce
-    call: tuple[str, list]
-    geometry: tuple[str, dict] | None = None  # a struct of constants: C type and fields in order
-    scratch_words: int = 0
-    scratch_size: str = ""  # the kernel's scratch macro, as a C expression
-    word_loop: str | None = None  # the kernel's loop over weight words (marked in the runtime)
-    choice: str = ""  # the site's kernel choice that gave this step ("" the smallest)
-    out_words: int = 0  # words of packed output (0 for scores); set by the plan
-    src: int = 0  # ping-pong buffers; set by the plan
-    dst: int = 0
 
 
 class Op:

@@ -10,7 +10,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .base import OneDimensional, Op, Site, Step, binary_weights, register
+from .base import OneDimensional, Op, binary_weights, register
+from .lowering import Site, Step
 from .conv2d import Conv2d
 from .maxpool1d import MaxPool1d
 

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .. import runtime
 from ..errors import SbnError
-from ..ir.packing import pack
-from .base import Op, Shape, Site, Step, binary_weights, pair, register
+from .packing import pack
+from .base import Op, binary_weights, pair, register
+from .lowering import Shape, Site, Step
 from .maxpool2d import MaxPool2d
 
 
@@ -67,7 +67,7 @@ class Conv2d(Op):
         """``lut16``: a binary convolution by a 16-bit popcount table (sbn_conv_bits_lut, 64 KB of
         flash); ``3x3``: a first 3x3 convolution over one channel of raw bytes (sbn_conv_u8_3x3). Both
         with thresholds per border case."""
-        if self.thresholds is None or site.first and not site.raw_bytes:
+        if self.thresholds is None or site.reads_input and not site.raw_bytes:
             return ()
         if site.raw_bytes:  # sbn_conv_u8_3x3: thresholds per border case, for 3x3 kernels over one channel
             return ("3x3",) if self.weights.shape[1:] == (1, 3, 3) else ()
@@ -90,11 +90,10 @@ class Conv2d(Op):
             if thresholds is None:
                 raise SbnError("a convolution cannot give the class scores; end the network with a dense layer")
             (packed, thresholds), kernel = conv_u8_records(w, thresholds), "conv_u8"
-        elif site.first:  # integers q: one row of bits per output channel, taps in (c, ky, kx) order
+        elif site.reads_input:  # integers q: one row of bits per output channel, taps in (c, ky, kx) order
             packed, kernel = pack(w.reshape(out_c, 1, -1)), "conv_q"
         else:
             packed, kernel = pack(w.reshape(out_c, c, kh * kw).transpose(0, 2, 1)), "conv_bits"
-        scratch = f"SBN_{kernel.upper()}_SCRATCH_WORDS"
         window = pool_h * pool_w
         title = (f"conv {kh}x{kw}/{axes(self.stride)} pad {axes(self.padding)}, {c} -> {out_c} channels"
                  + (f", max pool {axes((pool_h, pool_w))}/{axes((pool_sh, pool_sw))}" if pool else ""))
@@ -102,39 +101,36 @@ class Conv2d(Op):
             raise SbnError("a convolution cannot give the class scores; end the network with a dense layer")
         if site.kernel == "3x3" and kernel == "conv_u8":
             records, thresholds = conv_u8_3x3_records(w, self.thresholds, (h, wd), self.stride, self.padding)
-            kernel, scratch = "conv_u8_3x3", "SBN_CONV_U8_3X3_SCRATCH_WORDS"
+            kernel = "conv_u8_3x3"
             sizes = (h, wd, *self.padding)
-            return Step(index=site.index, kernel=kernel, runtime=(f"sbn_{kernel}.c",), title=title,
+            return Step(index=site.index, kernel=kernel, title=title,
                         weights=records, thresholds=thresholds, threshold_type="int32_t", out_shape=site.out_shape,
-                        macs=conv_h * conv_w * w[0].size * out_c, integer_input=True, weight_bits=w.size,
+                        macs=conv_h * conv_w * w[0].size * out_c, reads_input=True, weight_bits=w.size,
                         bound=self.accumulator_bound(site.largest_input),
-                        scratch_words=runtime.macro(f"sbn_{kernel}.c", scratch, *sizes),
-                        scratch_size=f"{scratch}({', '.join(f'{v}u' for v in sizes)})", choice=site.kernel,
+                        scratch=tuple(sizes), choice=site.kernel,
                         geometry=("sbn_conv", geometry),
-                        call=(f"sbn_{kernel}", ["in", "weights", "geometry", "thresholds", "out", "scratch"]))
+                        args=["in", "weights", "geometry", "thresholds", "out", "scratch"])
         if site.kernel == "lut16" and kernel == "conv_bits":  # weights in (kx, ky, channel) order
             packed = pack(w.transpose(0, 3, 2, 1).reshape(out_c, kw * kh, c))
             records, thresholds = conv_bits_lut_records(w, self.thresholds, (h, wd), self.stride, self.padding)
-            kernel, scratch = "conv_bits_lut", "SBN_CONV_BITS_LUT_SCRATCH_WORDS"
+            kernel = "conv_bits_lut"
             sizes = (c, kh, (h + 2 * self.padding[0] - kh) // self.stride[0] + 1, wd + 2 * self.padding[1], window)
-            return Step(index=site.index, kernel=kernel, runtime=(f"sbn_{kernel}.c",), title=title,
+            return Step(index=site.index, kernel=kernel, title=title,
                         weights=np.concatenate([packed.reshape(-1), records]), thresholds=thresholds,
                         threshold_type="int32_t", out_shape=site.out_shape,
-                        macs=conv_h * conv_w * w[0].size * out_c, integer_input=False, weight_bits=w.size,
+                        macs=conv_h * conv_w * w[0].size * out_c, reads_input=False, weight_bits=w.size,
                         bound=self.accumulator_bound(site.largest_input),
-                        scratch_words=runtime.macro(f"sbn_{kernel}.c", scratch, *sizes),
-                        scratch_size=f"{scratch}({', '.join(f'{v}u' for v in sizes)})", choice=site.kernel,
+                        scratch=tuple(sizes), choice=site.kernel,
                         geometry=("sbn_conv", geometry),
-                        call=(f"sbn_{kernel}", ["in", "weights", "geometry", "thresholds", "out", "scratch"]))
-        return Step(index=site.index, kernel=kernel, runtime=(f"sbn_{kernel}.c",), title=title,
+                        args=["in", "weights", "geometry", "thresholds", "out", "scratch"])
+        return Step(index=site.index, kernel=kernel, title=title,
                     weights=packed.reshape(-1), thresholds=thresholds, threshold_type="int32_t",
                     out_shape=site.out_shape, macs=conv_h * conv_w * w[0].size * out_c,
-                    integer_input=site.first, weight_bits=w.size,
+                    reads_input=site.reads_input, weight_bits=w.size,
                     bound=self.accumulator_bound(site.largest_input),
-                    scratch_words=runtime.macro(f"sbn_{kernel}.c", scratch, c, kh, kw, window),
-                    scratch_size=f"{scratch}({c}u, {kh}u, {kw}u, {window}u)",
-                    geometry=("sbn_conv", geometry), word_loop=None if site.first else "mismatches",
-                    call=(f"sbn_{kernel}", ["in", "weights", "geometry", "thresholds", "out", "scratch"]))
+                    scratch=(c, kh, kw, window),
+                    geometry=("sbn_conv", geometry), word_loop=None if site.reads_input else "mismatches",
+                    args=["in", "weights", "geometry", "thresholds", "out", "scratch"])
 
 
 def axes(pair: tuple[int, int]) -> str:

@@ -7,10 +7,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .. import runtime
 from ..errors import SbnError
-from ..ir.packing import pack, words_for
-from .base import Op, Shape, Site, Step, binary_layout, binary_weights, register
+from .packing import pack, words_for
+from .base import Op, binary_layout, binary_weights, register
+from .lowering import Shape, Site, Step
 
 
 @register
@@ -39,7 +39,7 @@ class Dense(Op):
         pixels at a time; every C that gives a different number of passes. ``m16``: a binary layer
         comparing mismatch counts (sbn_dense_bits_m16), the same flash as int16 thresholds."""
         n = self.weights.shape[1]
-        if not site.first:
+        if not site.reads_input:
             return ("m16",) if self.thresholds is not None and n < 2 ** 15 - 1 else ()
         if not (site.raw_bytes and self.thresholds is not None and 4 * 255 * n < 2 ** 31):
             return ()
@@ -59,7 +59,7 @@ class Dense(Op):
             return self.lower_sums(site, int(site.kernel.removeprefix("sums:")))
         w, (outputs, n) = self.weights, self.weights.shape
         scores = self.thresholds is None
-        if site.first:  # one weight row of n bits, packed straight, over raw bytes or integers q
+        if site.reads_input:  # one weight row of n bits, packed straight, over raw bytes or integers q
             packed = pack(w[:, None, :])
             kernel, args = "dense_u8" if site.raw_bytes else "dense_q", [n, outputs]
         else:  # torch flattens C, H, W; the C stores the producer's pixels one by one
@@ -67,18 +67,19 @@ class Dense(Op):
             packed = pack(w.reshape(outputs, channels, positions).transpose(0, 2, 1))
             words = positions * words_for(channels)
             kernel, args = "dense_bits", [words, n, outputs]
-        function = f"sbn_{kernel}_scores" if scores else f"sbn_{kernel}"
         threshold_type = "sbn_acc_t"
-        if kernel == "dense_bits" and not scores and n < 2 ** 15 and fits_int16(self.thresholds):
+        if scores:
+            kernel += "_scores"
+        elif kernel == "dense_bits" and n < 2 ** 15 and fits_int16(self.thresholds):
             # every sum and threshold fits 16 bits: half the flash for the thresholds
-            function, threshold_type = "sbn_dense_bits_t16", "int16_t"
+            kernel, threshold_type = "dense_bits_t16", "int16_t"
         tail = ["scores"] if scores else ["thresholds", "out"]
-        return Step(index=site.index, kernel=kernel, runtime=(f"{function}.c",), title=f"dense {n} -> {outputs}",
+        return Step(index=site.index, kernel=kernel, title=f"dense {n} -> {outputs}",
                     weights=packed.reshape(-1), thresholds=self.thresholds, threshold_type=threshold_type,
-                    out_shape=site.out_shape, macs=w.size, integer_input=site.first, weight_bits=w.size,
+                    out_shape=site.out_shape, macs=w.size, reads_input=site.reads_input, weight_bits=w.size,
                     bound=self.accumulator_bound(site.largest_input),
-                    word_loop=("xor_bytesum" if site.raw_bytes else None) if site.first else "mismatches",
-                    call=(function, ["in", "weights", *args, *tail]))
+                    word_loop=("xor_bytesum" if site.raw_bytes else None) if site.reads_input else "mismatches",
+                    args=["in", "weights", *args, *tail])
 
 
     def lower_sums(self, site: Site, chunk: int) -> Step:
@@ -93,14 +94,12 @@ class Dense(Op):
         data = np.concatenate([data, np.zeros(-len(data) % 4, np.uint8)])
         # |4S - 2P| < 2^30 (n < 2^21): clipped to +-2^30, c compares the same and 4S - 2P - c fits int32
         thresholds = np.clip(self.thresholds + 255 * w.sum(axis=1, dtype=np.int64), -2 ** 30, 2 ** 30)
-        scratch = "SBN_DENSE_U8_SUMS_SCRATCH_WORDS"
-        return Step(index=site.index, kernel="dense_u8_sums", runtime=("sbn_dense_u8_sums.c",),
+        return Step(index=site.index, kernel="dense_u8_sums",
                     title=f"dense {n} -> {outputs}", weights=data.view("<u4").astype(np.uint32),
                     thresholds=thresholds, threshold_type="sbn_acc_t", out_shape=site.out_shape, macs=w.size,
-                    integer_input=True, weight_bits=w.size, bound=self.accumulator_bound(site.largest_input),
-                    scratch_words=runtime.macro("sbn_dense_u8_sums.c", scratch, chunk, outputs),
-                    scratch_size=f"{scratch}({chunk}u, {outputs}u)", choice=site.kernel,
-                    call=("sbn_dense_u8_sums", ["in", "weights", n, outputs, chunk, "thresholds", "out", "scratch"]))
+                    reads_input=True, weight_bits=w.size, bound=self.accumulator_bound(site.largest_input),
+                    scratch=(chunk, outputs), choice=site.kernel,
+                    args=["in", "weights", n, outputs, chunk, "thresholds", "out", "scratch"])
 
 
     def lower_offsets(self, site: Site, chunk: int) -> Step:
@@ -120,14 +119,12 @@ class Dense(Op):
             parts.append(offsets.reshape(-1))
         # |4S - 2P| < 2^30 (n < 2^21): clipped to +-2^30, c compares the same and 4S - 2P - c fits int32
         thresholds = np.clip(self.thresholds + 255 * w.sum(axis=1, dtype=np.int64), -2 ** 30, 2 ** 30)
-        scratch = "SBN_DENSE_U8_OFFSETS_SCRATCH_WORDS"
-        return Step(index=site.index, kernel="dense_u8_offsets", runtime=("sbn_dense_u8_offsets.c",),
+        return Step(index=site.index, kernel="dense_u8_offsets",
                     title=f"dense {n} -> {outputs}", weights=np.concatenate(parts).astype(np.uint32),
                     thresholds=thresholds, threshold_type="sbn_acc_t", out_shape=site.out_shape, macs=w.size,
-                    integer_input=True, weight_bits=w.size, bound=self.accumulator_bound(site.largest_input),
-                    scratch_words=runtime.macro("sbn_dense_u8_offsets.c", scratch, chunk, outputs),
-                    scratch_size=f"{scratch}({chunk}u, {outputs}u)", choice=site.kernel,
-                    call=("sbn_dense_u8_offsets", ["in", "weights", n, outputs, chunk, "thresholds", "out", "scratch"]))
+                    reads_input=True, weight_bits=w.size, bound=self.accumulator_bound(site.largest_input),
+                    scratch=(chunk, outputs), choice=site.kernel,
+                    args=["in", "weights", n, outputs, chunk, "thresholds", "out", "scratch"])
 
     def lower_m16(self, site: Site) -> Step:
         """sbn_dense_bits_m16: the weights of sbn_dense_bits, and per output the limit on the mismatch
@@ -135,10 +132,10 @@ class Dense(Op):
         step = self.lower(replace(site, kernel=""))
         n = self.weights.shape[1]
         limits = np.clip((n - self.thresholds) // 2 + 1, 0, n + 1)
-        words = step.call[1][2]
-        return replace(step, kernel="dense_bits_m16", runtime=("sbn_dense_bits_m16.c",), thresholds=limits,
+        words = step.args[2]
+        return replace(step, kernel="dense_bits_m16", thresholds=limits,
                        threshold_type="int16_t", choice=site.kernel,
-                       call=("sbn_dense_bits_m16", ["in", "weights", words, self.weights.shape[0], "thresholds", "out"]))
+                       args=["in", "weights", words, self.weights.shape[0], "thresholds", "out"])
 
 
 SUMS_GROUP, SUMS_BLOCK = 7, 8  # pixels per table and rows per pass: SBN_SUMS_GROUP, SBN_SUMS_BLOCK

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .base import Op, Shape, register
+from .base import Op, register
+from .lowering import Shape
 
 
 @register

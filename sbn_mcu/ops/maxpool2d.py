@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import SbnError
-from .base import Op, Shape, pair, register
+from .base import Op, pair, register
+from .lowering import Shape
 
 
 @register

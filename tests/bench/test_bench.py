@@ -63,7 +63,7 @@ def test_bench_reports_every_core_and_what_does_not_fit(tmp_path):
         assert row["fits"] and row["mismatches"] == 0
         assert row["instructions_per_inference"] > 784 * 40 / 32  # at least a word op per weight word
         assert 0 < row["stack_bytes"] < 4096 and row["model_flash_bytes"] > 784 * 40 / 8
-        check_layers_add_up(row, ["dense_u8", "dense_bits"])
+        check_layers_add_up(row, ["dense_u8", "dense_bits_scores"])
         assert row["layers"][0]["loads_per_word"] > 0
     result = CliRunner().invoke(main, ["bench", str(big), "--cpu", "cortex-m0,cortex-m4", "--vectors", "1"])
     assert result.exit_code == 0, result.output
@@ -100,7 +100,7 @@ def test_per_layer_counts_of_a_convolutional_model(tmp_path):
     rows = bench_json(cnn, ["cortex-m0", "cortex-m4"])
     for row in rows.values():
         assert row["mismatches"] == 0
-        check_layers_add_up(row, ["conv_u8", "conv_bits", "dense_bits"])
+        check_layers_add_up(row, ["conv_u8", "conv_bits", "dense_bits_scores"])
         # the first convolution's few words per position are unrolled: no loop to count
         assert [layer["loads_per_word"] is None for layer in row["layers"]] == [True, False, False]
 

@@ -126,12 +126,12 @@ def test_each_convolution_uses_exactly_its_scratch_macro(name, spec, make, tmp_p
     steps = codegen.plan(model).steps
     used = scratch_used(model, len(steps), tmp_path)
     claimed = {step.index: step.scratch_words for step in steps}
-    kernels = [step.call[0] for step in steps if step.scratch_words]
+    kernels = [step.kernel for step in steps if step.scratch_words]
     assert kernels, "the case has no kernel with scratch"
     for step in steps:
-        assert used[step.index] <= claimed[step.index], (step.call[0], used[step.index], claimed[step.index])
+        assert used[step.index] <= claimed[step.index], (step.kernel, used[step.index], claimed[step.index])
         if step.geometry and (step.geometry[1]["pad_h"] or step.geometry[1]["pad_w"]):  # without padding, conv_u8 needs no words for the border sums
-            assert used[step.index] == claimed[step.index], (step.call[0], used[step.index], claimed[step.index])
+            assert used[step.index] == claimed[step.index], (step.kernel, used[step.index], claimed[step.index])
 
 
 # the faster convolutions of --optimize speed: the popcount table's windows laid out flat per conv row,
@@ -156,4 +156,4 @@ def test_the_faster_convolutions_use_exactly_their_scratch_macros(name, spec, ma
     fast = [step for step in steps if step.choice]
     assert fast
     for step in fast:  # every word, the padded copies included (unpadded too: they fill whole rows)
-        assert used[step.index] == step.scratch_words, (step.call[0], used[step.index], step.scratch_words)
+        assert used[step.index] == step.scratch_words, (step.kernel, used[step.index], step.scratch_words)

@@ -1,4 +1,4 @@
-"""Tests for sbn_mcu.ir.packing: the bit layout the C uses for ±1 tensors."""
+"""Tests for sbn_mcu.ops.packing: the bit layout the C uses for ±1 tensors."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sbn_mcu.ir.packing import pack, unpack, words_for
+from sbn_mcu.ops.packing import pack, unpack, words_for
 
 PROPERTY = settings(max_examples=150, deadline=None, derandomize=True, database=None)
 
