@@ -9,7 +9,6 @@ from sbn_mcu.errors import SbnError
 from sbn_mcu.ir.model import FrozenModel
 from sbn_mcu.ops import Dense, Flatten
 
-pytestmark = pytest.mark.unit
 
 
 def mlp():

@@ -27,7 +27,6 @@ from sbn_mcu.ir.input_spec import InputSpec
 from sbn_mcu.ir.model import FrozenModel
 from sbn_mcu.ops import Conv2d, Dense, Flatten, MaxPool2d
 
-pytestmark = pytest.mark.unit
 N = 8  # inputs per model
 STRICT = ["-Wmissing-prototypes", "-Wconversion", "-Wsign-conversion", "-Wshadow"]
 

@@ -24,7 +24,6 @@ from sbn_mcu.toolchain import compile_host
 
 from test_kernel_edges import signs
 
-pytestmark = pytest.mark.unit
 
 DRIVER = r"""
 #include <stdio.h>
