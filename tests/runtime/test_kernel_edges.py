@@ -129,6 +129,7 @@ def test_kernels_at_the_threshold_on_host(name, shape, make):
     np.testing.assert_array_equal(host_scores(model, pixels), expected)
 
 
+@pytest.mark.cross
 @pytest.mark.parametrize("core", ["cortex-m0", "cortex-m4", "cortex-m55"])
 @pytest.mark.parametrize("name,shape,make", CASES, ids=[c[0] for c in CASES])
 def test_kernels_at_the_threshold_in_qemu(core, name, shape, make, tmp_path):
@@ -152,6 +153,7 @@ def test_subset_sums_at_the_threshold_on_host(name, chunk):
     np.testing.assert_array_equal(host_scores(model, pixels), expected)
 
 
+@pytest.mark.cross
 @pytest.mark.parametrize("core", ["cortex-m0", "cortex-m4", "cortex-m55"])
 @pytest.mark.parametrize("name,chunk", SPEED_CASES)
 def test_subset_sums_at_the_threshold_in_qemu(core, name, chunk, tmp_path):
@@ -199,6 +201,7 @@ def test_popcount_table_convolution_at_the_threshold_on_host(name, shape, make):
     np.testing.assert_array_equal(host_scores(model, pixels), expected)
 
 
+@pytest.mark.cross
 @pytest.mark.parametrize("core", ["cortex-m0", "cortex-m4", "cortex-m55"])
 @pytest.mark.parametrize("name,shape,make", LUT_CASES, ids=[c[0] for c in LUT_CASES])
 def test_popcount_table_convolution_at_the_threshold_in_qemu(core, name, shape, make, tmp_path):
@@ -222,6 +225,7 @@ def test_mismatch_limits_and_offsets_at_the_threshold_on_host(name, kernels):
     np.testing.assert_array_equal(host_scores(model, pixels), expected)
 
 
+@pytest.mark.cross
 @pytest.mark.parametrize("core", ["cortex-m0", "cortex-m4", "cortex-m7", "cortex-m55"])  # the M7: gcc's loop checks
 @pytest.mark.parametrize("name,kernels", M16_CASES + OFFSETS_CASES)
 def test_mismatch_limits_and_offsets_at_the_threshold_in_qemu(core, name, kernels, tmp_path):
@@ -267,6 +271,7 @@ def test_fastest_convolutions_at_the_threshold_on_host(name, shape, make):
     np.testing.assert_array_equal(host_scores(model, pixels), expected)
 
 
+@pytest.mark.cross
 @pytest.mark.parametrize("core", ["cortex-m0", "cortex-m4", "cortex-m55"])
 @pytest.mark.parametrize("name,shape,make", FIRST_CONV_CASES, ids=[c[0] for c in FIRST_CONV_CASES])
 def test_fastest_convolutions_at_the_threshold_in_qemu(core, name, shape, make, tmp_path):
