@@ -1,5 +1,5 @@
-"""Every kernel at the edge of its comparison, on host gcc and in QEMU (M0: the
-portable C; M4 and M55: the DSP paths).
+"""Every kernel variant at the edge of its comparison, on host gcc and in QEMU (M0: the
+portable C; M4: the DSP paths; M55: Helium), one test of each for all (VARIANTS).
 
 Frozen models are built straight from ops with random ±1 weights; each
 thresholded layer's thresholds are then set from the sums that the first
@@ -11,6 +11,7 @@ leave partial words, partial bytes, odd output counts and border positions.
 from __future__ import annotations
 
 import zlib
+from functools import partial
 
 import numpy as np
 import pytest
@@ -123,45 +124,11 @@ def build(name, shape, make):
     return model, pixels, reference.run(model, pixels)
 
 
-@pytest.mark.parametrize("name,shape,make", CASES, ids=[c[0] for c in CASES])
-def test_kernels_at_the_threshold_on_host(name, shape, make):
-    model, pixels, expected = build(name, shape, make)
-    np.testing.assert_array_equal(host_scores(model, pixels), expected)
-
-
-@pytest.mark.cross
-@pytest.mark.parametrize("core", ["cortex-m0", "cortex-m4", "cortex-m55"])
-@pytest.mark.parametrize("name,shape,make", CASES, ids=[c[0] for c in CASES])
-def test_kernels_at_the_threshold_in_qemu(core, name, shape, make, tmp_path):
-    model, pixels, expected = build(name, shape, make)
-    for file, text in codegen.model_sources(model, "net").items():
-        (tmp_path / file).write_text(text)
-    result = golden.run_golden(core, [tmp_path / "net.c"], [tmp_path], "net", pixels, expected, tmp_path / "build")
-    assert result.mismatches == 0, result.log
-
-
 def speed_build(name, chunk):
     model, pixels, expected = build(*BY_NAME[name])
     model.meta["kernels"] = {"0": f"sums:{chunk}"}
     assert codegen.plan(model).steps[0].kernel == "dense_u8_sums"
     return model, pixels, expected
-
-
-@pytest.mark.parametrize("name,chunk", SPEED_CASES)
-def test_subset_sums_at_the_threshold_on_host(name, chunk):
-    model, pixels, expected = speed_build(name, chunk)
-    np.testing.assert_array_equal(host_scores(model, pixels), expected)
-
-
-@pytest.mark.cross
-@pytest.mark.parametrize("core", ["cortex-m0", "cortex-m4", "cortex-m55"])
-@pytest.mark.parametrize("name,chunk", SPEED_CASES)
-def test_subset_sums_at_the_threshold_in_qemu(core, name, chunk, tmp_path):
-    model, pixels, expected = speed_build(name, chunk)
-    for file, text in codegen.model_sources(model, "net").items():
-        (tmp_path / file).write_text(text)
-    result = golden.run_golden(core, [tmp_path / "net.c"], [tmp_path], "net", pixels, expected, tmp_path / "build")
-    assert result.mismatches == 0, result.log
 
 
 def binary_conv_net(rng, c, first, k, pad, stride, pool, out2):
@@ -195,45 +162,11 @@ def lut_build(name, shape, make):
     return model, pixels, expected
 
 
-@pytest.mark.parametrize("name,shape,make", LUT_CASES, ids=[c[0] for c in LUT_CASES])
-def test_popcount_table_convolution_at_the_threshold_on_host(name, shape, make):
-    model, pixels, expected = lut_build(name, shape, make)
-    np.testing.assert_array_equal(host_scores(model, pixels), expected)
-
-
-@pytest.mark.cross
-@pytest.mark.parametrize("core", ["cortex-m0", "cortex-m4", "cortex-m55"])
-@pytest.mark.parametrize("name,shape,make", LUT_CASES, ids=[c[0] for c in LUT_CASES])
-def test_popcount_table_convolution_at_the_threshold_in_qemu(core, name, shape, make, tmp_path):
-    model, pixels, expected = lut_build(name, shape, make)
-    for file, text in codegen.model_sources(model, "net").items():
-        (tmp_path / file).write_text(text)
-    result = golden.run_golden(core, [tmp_path / "net.c"], [tmp_path], "net", pixels, expected, tmp_path / "build")
-    assert result.mismatches == 0, result.log
-
-
 def chosen_build(name, kernels):
     model, pixels, expected = build(*BY_NAME[name])
     model.meta["kernels"] = kernels
     assert [s.choice for s in codegen.plan(model).steps if s.choice] == [k for k in kernels.values() if k]
     return model, pixels, expected
-
-
-@pytest.mark.parametrize("name,kernels", M16_CASES + OFFSETS_CASES)
-def test_mismatch_limits_and_offsets_at_the_threshold_on_host(name, kernels):
-    model, pixels, expected = chosen_build(name, kernels)
-    np.testing.assert_array_equal(host_scores(model, pixels), expected)
-
-
-@pytest.mark.cross
-@pytest.mark.parametrize("core", ["cortex-m0", "cortex-m4", "cortex-m7", "cortex-m55"])  # the M7: gcc's loop checks
-@pytest.mark.parametrize("name,kernels", M16_CASES + OFFSETS_CASES)
-def test_mismatch_limits_and_offsets_at_the_threshold_in_qemu(core, name, kernels, tmp_path):
-    model, pixels, expected = chosen_build(name, kernels)
-    for file, text in codegen.model_sources(model, "net").items():
-        (tmp_path / file).write_text(text)
-    result = golden.run_golden(core, [tmp_path / "net.c"], [tmp_path], "net", pixels, expected, tmp_path / "build")
-    assert result.mismatches == 0, result.log
 
 
 def first_conv_net(rng, out_c, pad, stride, pool, out2):
@@ -265,17 +198,32 @@ def fastest_build(name, shape, make):
     return model, pixels, expected
 
 
-@pytest.mark.parametrize("name,shape,make", FIRST_CONV_CASES, ids=[c[0] for c in FIRST_CONV_CASES])
-def test_fastest_convolutions_at_the_threshold_on_host(name, shape, make):
-    model, pixels, expected = fastest_build(name, shape, make)
+# Every kernel variant: an id, what builds its (model, pixels, expected), and the cores beyond the M0
+# (portable C), the M4 (DSP) and the M55 (Helium) that it must pass on.
+QEMU_CORES = ("cortex-m0", "cortex-m4", "cortex-m55")
+VARIANTS = [
+    *[(f"smallest-{c[0]}", partial(build, *c), ()) for c in CASES],
+    *[(f"sums{chunk}-{name}", partial(speed_build, name, chunk), ()) for name, chunk in SPEED_CASES],
+    *[(f"lut-{c[0]}", partial(lut_build, *c), ()) for c in LUT_CASES],
+    *[(f"{'-'.join(k for k in kernels.values() if k) or 'none'}-{name}-{i}", partial(chosen_build, name, kernels),
+       ("cortex-m7",))  # the M7: gcc's loop checks, which once failed the m16 build
+      for i, (name, kernels) in enumerate(M16_CASES + OFFSETS_CASES)],
+    *[(f"fastest-{c[0]}", partial(fastest_build, *c), ()) for c in FIRST_CONV_CASES],
+]
+BUILDS = {name: make for name, make, _ in VARIANTS}
+assert len(BUILDS) == len(VARIANTS), "two variants share an id"
+
+
+@pytest.mark.parametrize("variant", list(BUILDS))
+def test_every_kernel_variant_at_the_threshold_on_host(variant):
+    model, pixels, expected = BUILDS[variant]()
     np.testing.assert_array_equal(host_scores(model, pixels), expected)
 
 
 @pytest.mark.cross
-@pytest.mark.parametrize("core", ["cortex-m0", "cortex-m4", "cortex-m55"])
-@pytest.mark.parametrize("name,shape,make", FIRST_CONV_CASES, ids=[c[0] for c in FIRST_CONV_CASES])
-def test_fastest_convolutions_at_the_threshold_in_qemu(core, name, shape, make, tmp_path):
-    model, pixels, expected = fastest_build(name, shape, make)
+@pytest.mark.parametrize("variant,core", [(name, core) for name, _, extra in VARIANTS for core in (*QEMU_CORES, *extra)])
+def test_every_kernel_variant_at_the_threshold_in_qemu(variant, core, tmp_path):
+    model, pixels, expected = BUILDS[variant]()
     for file, text in codegen.model_sources(model, "net").items():
         (tmp_path / file).write_text(text)
     result = golden.run_golden(core, [tmp_path / "net.c"], [tmp_path], "net", pixels, expected, tmp_path / "build")
