@@ -33,6 +33,8 @@ from sbn_mcu.verify import verify_host
 HERE = Path(__file__).resolve().parent
 README = HERE.parent / "README.md"
 MARKS = ("<!-- mcu table: python benchmarks/mcu.py --readme -->", "<!-- end of mcu table -->")
+LAYER_MARKS = ("<!-- mcu layers: python benchmarks/mcu.py --readme -->", "<!-- end of mcu layers -->")
+README_LAYER_CORES = ("cortex-m0", "cortex-m4")  # the README's per-layer table; mcu.md has every core
 # Speed-mode exports besides each core's own machine: (label, export options, cores)
 SPEED_BUDGETS = (
     ("40,960 B flash / 9,216 B RAM", {"flash_budget": 40960, "ram_budget": 9216}, ("cortex-m0", "cortex-m4")),
@@ -72,6 +74,21 @@ def table(results: dict) -> list[str]:
     return lines
 
 
+def layer_table(results: dict, cores=README_LAYER_CORES) -> list[str]:
+    """Size mode per layer on ``cores``: instructions, share of the inference, per MAC, loads per word."""
+    lines = ["| Core | Model | Layer | Instructions / inference | Share | Per MAC | Loads / word |",
+             "|---|---|---|---:|---:|---:|---:|"]
+    for arch, result in results.items():
+        for row in (r for r in result["cores"] if r["core"] in cores):
+            for layer in row.get("layers", []):
+                per_mac, loads = layer["instructions_per_mac"], layer["loads_per_word"]
+                share = layer["instructions"] / row["instructions_per_inference"]
+                lines.append(f"| {row['core']} | {arch} | {layer['layer']}: {layer['title']} ({layer['kernel']}) | "
+                             f"{layer['instructions']:,} | {100 * share:.1f}% | "
+                             f"{'—' if per_mac is None else f'{per_mac:.3f}'} | {'—' if loads is None else f'{loads:.2f}'} |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--mlp", type=Path, help="mlp checkpoint (default: train one)")
@@ -81,7 +98,9 @@ def main() -> None:
     parser.add_argument("--readme", action="store_true", help="only rewrite the README's table from --out's JSON")
     args = parser.parse_args()
     if args.readme:
-        return write_between_marks(README, MARKS, table(json.loads((args.out / "mcu.json").read_text())))
+        results = json.loads((args.out / "mcu.json").read_text())
+        write_between_marks(README, MARKS, table(results))
+        return write_between_marks(README, LAYER_MARKS, layer_table(results))
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
