@@ -121,15 +121,19 @@ class InputSpec:
         return TYPES[self.dtype][2:]
 
     # --- the integer form ---
+    # "range" inputs share one a and one b: they stay 1-element arrays (broadcast to every channel), so that
+    # a flat input of millions of channels costs nothing until a batch is multiplied by them
+    def _compact_a_b(self) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = self.range
+        return np.array(self.multipliers or (2,), np.int64), np.array(self.offsets or (-(lo + hi),), np.int64)
+
     @property
     def a(self) -> np.ndarray:
-        lo, hi = self.range
-        return np.array(self.multipliers or (2,) * self.channels, np.int64)
+        return np.broadcast_to(self._compact_a_b()[0], (self.channels,))
 
     @property
     def b(self) -> np.ndarray:
-        lo, hi = self.range
-        return np.array(self.offsets or (-(lo + hi),) * self.channels, np.int64)
+        return np.broadcast_to(self._compact_a_b()[1], (self.channels,))
 
     @property
     def scale(self) -> int:
@@ -141,7 +145,8 @@ class InputSpec:
     def largest(self) -> int:
         """The largest ``|q|``: the first layer's accumulator bound is its fan-in times this."""
         lo, hi = self.range
-        return int(np.maximum(np.abs(self.a * lo + self.b), np.abs(self.a * hi + self.b)).max())
+        a, b = self._compact_a_b()
+        return int(np.maximum(np.abs(a * lo + b), np.abs(a * hi + b)).max())
 
     @property
     def is_plain_bytes(self) -> bool:
