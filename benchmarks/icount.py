@@ -25,7 +25,7 @@ from sbn_mcu.bench import bench
 from sbn_mcu.codegen import ExportFolder
 from sbn_mcu.ir import reference
 from sbn_mcu.targets.cores import resolve_core
-from sbn_mcu.toolchain.qemu import _qemu_command
+from sbn_mcu.toolchain.qemu import qemu_command
 from sbn_mcu.toolchain.tools import require
 from sbn_mcu.verify.data import test_split
 from sbn_mcu.verify.golden import run_golden
@@ -47,7 +47,7 @@ def traced_instructions(elf: Path, core, entry: int, timeout_s: float = 600) -> 
     """Instructions from the first execution of ``entry`` to the return to its caller."""
     with tempfile.TemporaryDirectory(prefix="sbn-trace-") as tmp:
         log = Path(tmp) / "trace.log"
-        command = [c for c in _qemu_command(elf, core) if c not in ("-icount", "shift=0")]
+        command = qemu_command(elf, core, icount=False)
         subprocess.run([*command, "-singlestep", "-d", "exec,nochain", "-D", str(log)],
                        capture_output=True, timeout=timeout_s)
         count, previous, back = None, None, None

@@ -13,7 +13,9 @@ from ..targets.cores import Core
 from .tools import ToolError, require, run_tool
 
 
-def _qemu_command(elf: Path, core: Core) -> list[str]:
+def qemu_command(elf: Path, core: Core, icount: bool = True) -> list[str]:
+    """The QEMU command line that runs ``elf`` on ``core``; ``icount=False`` leaves the virtual clock
+    free, for tracing with ``-singlestep`` (benchmarks/icount.py)."""
     # Semihosting output goes to a stdio chardev, i.e. to QEMU's stdout, apart
     # from QEMU's own messages on stderr. (-nographic would also claim stdio
     # for the serial port and monitor, so it is replaced by -display none
@@ -23,7 +25,7 @@ def _qemu_command(elf: Path, core: Core) -> list[str]:
             "-monitor", "none", "-serial", "none",
             "-chardev", "stdio,id=sbn_out",
             "-semihosting-config", "enable=on,target=native,chardev=sbn_out",
-            "-icount", "shift=0", "-kernel", str(elf)]
+            *(["-icount", "shift=0"] if icount else []), "-kernel", str(elf)]
 
 
 def _fault_line(output: str) -> str | None:
@@ -59,7 +61,7 @@ def run_status(elf: Path, core: Core, timeout_s: float) -> tuple[int, str]:
     """Run; return (exit status, stdout). Raises on timeout, fault or QEMU error."""
     if not elf.is_file():
         raise SbnError(f"firmware {elf} does not exist; build it first")
-    cmd = _qemu_command(elf, core)
+    cmd = qemu_command(elf, core)
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
