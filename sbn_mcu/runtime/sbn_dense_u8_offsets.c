@@ -87,7 +87,7 @@ SBN_API void sbn_dense_u8_offsets(const uint8_t *in, const uint32_t *offsets, ui
     uint16_t *tables = (uint16_t *)(void *)scratch;
     uint32_t *sums = scratch + 64u * chunk;
     const uint32_t groups = sbn_sums_groups(n);
-    uint32_t g0, o, word, total = 0u;
+    uint32_t g0, o, total = 0u;
 #if !SBN_SUMS_MVE /* (Helium writes the first chunk's sums) */
     {
         volatile uint32_t *zero = sums; /* volatile: stores, not a call of memset */
@@ -168,18 +168,7 @@ SBN_API void sbn_dense_u8_offsets(const uint8_t *in, const uint32_t *offsets, ui
         }
     }
 #endif
-    for (; o < outputs; o += 32u) { /* a word at a time, its last output first */
-        const sbn_sum_t p2 = (sbn_sum_t)total + (sbn_sum_t)total;
-        const uint32_t *s = sums + o;
-        const sbn_acc_t *t = thr + o;
-        const uint32_t count = outputs - o < 32u ? outputs - o : 32u;
-        uint32_t j = count;
-        word = 0u;
-        while (j-- > 0u) { /* the sign of 4S - 2P - c (|4S - 2P| < 2^30, |c| <= 2^30): 1 below */
-            word = word + word + (uint32_t)(((sbn_sum_t)s[j] * 4u - p2 - (sbn_sum_t)t[j]) >> (8u * sizeof(sbn_sum_t) - 1u));
-        }
-        bits[o >> 5] = count == 32u ? ~word : ~word & ((1u << count) - 1u);
-    }
+    sbn_sums_bits(sums, total, thr, o, outputs, bits);
 }
 
 #endif /* SBN_DENSE_U8_OFFSETS_C */

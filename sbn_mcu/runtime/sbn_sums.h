@@ -211,4 +211,23 @@ static uint32_t sbn_sums_tables(const uint8_t *in, uint32_t n, uint32_t g0, uint
     return total;
 }
 
+/* The bits of outputs from .. outputs - 1 (from a multiple of 32): 1 where 4 S - 2 P >= c, S = sums[o],
+ * P = total, c = thr[o]; a word at a time, its last output first, from the sign of 4S - 2P - c
+ * (|4S - 2P| < 2^30, |c| <= 2^30). */
+static void sbn_sums_bits(const uint32_t *sums, uint32_t total, const sbn_acc_t *thr, uint32_t from,
+                          uint32_t outputs, uint32_t *bits)
+{
+    const sbn_sum_t p2 = (sbn_sum_t)total + (sbn_sum_t)total;
+    uint32_t o;
+    for (o = from; o < outputs; o += 32u) {
+        const uint32_t count = outputs - o < 32u ? outputs - o : 32u;
+        uint32_t j = count, word = 0u;
+        while (j-- > 0u) { /* 1 below */
+            word = word + word +
+                   (uint32_t)(((sbn_sum_t)sums[o + j] * 4u - p2 - (sbn_sum_t)thr[o + j]) >> (8u * sizeof(sbn_sum_t) - 1u));
+        }
+        bits[o >> 5] = count == 32u ? ~word : ~word & ((1u << count) - 1u);
+    }
+}
+
 #endif /* SBN_SUMS_H */
