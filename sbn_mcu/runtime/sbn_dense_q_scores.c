@@ -9,11 +9,14 @@
 SBN_API void sbn_dense_q_scores(const int32_t *q, const uint32_t *w, uint32_t n, uint32_t outputs,
                                 int32_t *scores)
 {
-    const uint32_t words = (n + 31u) >> 5;
-    const sbn_acc_t total = sbn_q_total(q, n);
-    uint32_t o;
-    for (o = 0u; o < outputs; o++, w += words) {
-        scores[o] = (int32_t)sbn_q_dot(q, w, n, total);
+    sbn_acc_t acc[SBN_Q_BLOCK];
+    uint32_t o0, j;
+    for (o0 = 0u; o0 < outputs; o0 += SBN_Q_BLOCK) {
+        const uint32_t m = outputs - o0 < SBN_Q_BLOCK ? outputs - o0 : SBN_Q_BLOCK;
+        sbn_q_block(q, w, n, o0, m, acc);
+        for (j = 0u; j < m; j++) {
+            scores[o0 + j] = (int32_t)acc[j];
+        }
     }
 }
 
