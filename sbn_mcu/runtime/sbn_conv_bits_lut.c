@@ -15,7 +15,12 @@
  * index times out_c) into thr. thr holds -(K + 1): a channel's bit at a
  * position is (thr + mismatches < 0), every tap counted by xor and two
  * table loads a word. Max pooling of ±1 values is an OR of bits, so a
- * channel stops at the first position of its pooling window that gives +1. */
+ * channel stops at the first position of its pooling window that gives +1.
+ *
+ * With Helium (M55), a window is counted four words a veor: the bit counts of
+ * their eight halfwords come from the same table in one gather, summed onto
+ * the threshold by vaddva. A channel's weights of a 3x3 window of one word a
+ * tap stay in three vectors across its pooling window. */
 #ifndef SBN_CONV_BITS_LUT_C
 #define SBN_CONV_BITS_LUT_C
 
@@ -28,7 +33,87 @@
 #define SBN_CONV_BITS_LUT_SCRATCH_WORDS(in_c, kh, conv_h, padded_w, window) \
     ((conv_h) * (padded_w) * (kh) * (((in_c) + 31u) / 32u) + 2u * (window))
 
-#if SBN_THUMB2
+#if defined(__GNUC__) && !defined(__clang__) && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#include <arm_mve.h>
+#define SBN_LUT_MVE 1
+
+/* The bit counts of the eight halfwords of v ^ u, from the table in one gather. */
+SBN_INLINE uint16x8_t sbn_conv_bits_lut_counts(uint32x4_t v, uint32x4_t u)
+{
+    return vldrbq_gather_offset_u16(sbn_popcount16, vreinterpretq_u16_u32(veorq_u32(v, u)));
+}
+
+/* count (1..32) channels of run words a window, the first channel's bit in bit 32 - count (the
+ * caller shifts them down): at holds per position of the pooling window the addresses of its words
+ * and of its thresholds, at_end past them; the thresholds from byte o of each position's. Four words
+ * a vector, the last 1..4 under a tail predicate. */
+SBN_NOINLINE static uint32_t sbn_conv_bits_lut_words(const uint32_t *w, uint32_t run, uint32_t o, uint32_t count,
+                                                     const uint32_t *at, const uint32_t *at_end)
+{
+    const mve_pred16_t tail = vctp32q(run - ((run - 1u) & ~3u));
+    uint32_t word = 0u, k;
+    for (; count > 0u; count--, w += run, o += 4u) {
+        const uint32_t *p = at;
+        uint32_t m;
+        do {
+            const uint32_t *x = (const uint32_t *)(uintptr_t)p[0], *wk = w;
+            m = *(const uint32_t *)((uintptr_t)p[1] + o);
+            for (k = run; k > 4u; k -= 4u, x += 4, wk += 4) {
+                m = vaddvaq_u16(m, sbn_conv_bits_lut_counts(vld1q_u32(x), vld1q_u32(wk)));
+            }
+            m = vaddvaq_u16(m, sbn_conv_bits_lut_counts(vldrwq_z_u32(x, tail), vldrwq_z_u32(wk, tail)));
+            p += 2;
+        } while ((int32_t)m >= 0 && p != at_end);
+        word = (word >> 1) | (m & 0x80000000u);
+    }
+    return word;
+}
+
+/* The same for a 3x3 window of one word a tap (run 9). A channel's weights stay in three vectors, the
+ * ninth word a byte a lane, as the window's is read: no predicate. Per position of the pooling
+ * window: ldrd of the addresses, three loads, veors, gathers and vaddvas onto the threshold, whose
+ * sign is the bit. */
+SBN_NOINLINE static uint32_t sbn_conv_bits_lut_word9(const uint32_t *w, uint32_t o, uint32_t count,
+                                                     const uint32_t *at, const uint32_t *at_end)
+{
+    uint32_t word = 0u;
+    for (; count > 0u; count--, w += 9, o += 4u) {
+        const uint32x4_t w0 = vld1q_u32(w), w1 = vld1q_u32(w + 4), w2 = vldrbq_u32((const uint8_t *)(w + 8));
+        const uint32_t *p = at;
+        uint32_t x, t, m;
+        __asm__("1:\n\t"
+                "ldrd %[x], %[t], [%[p]], #8\n\t"
+                "vldrw.32 q4, [%[x]]\n\t"
+                "vldrw.32 q5, [%[x], #16]\n\t"
+                "vldrb.u32 q6, [%[x], #32]\n\t"
+                "ldr %[m], [%[t], %[o]]\n\t"
+                "veor q4, q4, %q[w0]\n\t"
+                "veor q5, q5, %q[w1]\n\t"
+                "veor q6, q6, %q[w2]\n\t"
+                "vldrb.u16 q7, [%[lut], q4]\n\t" /* a gather's destination is not its offsets */
+                "vldrb.u16 q4, [%[lut], q5]\n\t"
+                "vldrb.u16 q5, [%[lut], q6]\n\t"
+                "vaddva.u16 %[m], q7\n\t"
+                "vaddva.u16 %[m], q4\n\t"
+                "vaddva.u16 %[m], q5\n\t"
+                "cmp %[m], #0\n\t"
+                "blt 2f\n\t"
+                "cmp %[p], %[end]\n\t"
+                "bne 1b\n"
+                "2:\n\t"
+                : [p] "+r"(p), [x] "=&r"(x), [t] "=&r"(t), [m] "=&Te"(m) /* Te: vaddva takes an even register */
+                : [end] "r"(at_end), [o] "r"(o), [lut] "r"(sbn_popcount16), [w0] "w"(w0), [w1] "w"(w1),
+                  [w2] "w"(w2)
+                : "q4", "q5", "q6", "q7", "cc", "memory");
+        word = (word >> 1) | (m & 0x80000000u);
+    }
+    return word;
+}
+#else
+#define SBN_LUT_MVE 0
+#endif
+
+#if SBN_THUMB2 && !SBN_LUT_MVE
 /* One row of three words: ldm of the input and the weights, eor, a full
  * adder (the bits set in three words are those of their sum bits l plus
  * twice those of their carries h), and for h and l each: uxth, lsr, two
@@ -158,7 +243,7 @@ SBN_API SBN_NOINLINE void sbn_conv_bits_lut(const uint32_t *in, const uint32_t *
         for (qx = 0u; qx < g.out_w; qx++) {
             uint32_t *dst = out + (py * g.out_w + qx) * out_words;
 #if SBN_THUMB2
-            if (run == 9u) { /* 3x3 taps of at most 32 channels: the usual hidden layer */
+            if (run == 9u || SBN_LUT_MVE) { /* 3x3 taps of at most 32 channels (the usual hidden layer); any, on MVE */
                 for (d = 0u, dy = 0u, dx = 0u; d < window; d++) {
                     const uint32_t cr = py * g.pool_stride_h + dy, cx = qx * g.pool_stride_w + dx;
                     at[2u * d] = (uint32_t)(uintptr_t)(flat + (cr * pw + cx * g.stride_w) * column);
@@ -170,6 +255,13 @@ SBN_API SBN_NOINLINE void sbn_conv_bits_lut(const uint32_t *in, const uint32_t *
                 }
                 for (j = 0u, o = 0u; j < out_words; j++, o += 32u) {
                     const uint32_t count = j + 1u < out_words ? 32u : g.out_c - o; /* 1..32 */
+#if SBN_LUT_MVE
+                    if (run != 9u) {
+                        dst[j] = sbn_conv_bits_lut_words(w + o * run, run, 4u * o, count, at, at + 2u * window)
+                                 >> (32u - count);
+                        continue;
+                    }
+#endif
                     dst[j] = sbn_conv_bits_lut_word9(w + o * 9u, 4u * o, count, at, at + 2u * window) >> (32u - count);
                 }
                 continue;

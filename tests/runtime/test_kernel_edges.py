@@ -142,7 +142,8 @@ def binary_conv_net(rng, c, first, k, pad, stride, pool, out2):
 
 # the popcount-table binary convolution (--optimize speed, "lut16"): the 3x3 one-word windows of the
 # assembly (Thumb-2) with partial output words, strides and border cases, and the portable loop for
-# every other shape: two input words, rectangular kernels, wide padding, uneven pools
+# every other shape: two input words, rectangular kernels, wide padding, uneven pools; on the M55 windows
+# of 9 words (its assembly) and of 25, 8, 6, 18 and 7 (1, 4, 2, 2 and 3 words under the tail predicate)
 LUT_CASES = [
     *CASES[5:],
     ("lut_3x3_pool", (1, 10, 12), lambda r: binary_conv_net(r, 1, 32, (3, 3), (1, 1), (1, 1), ((2, 2), (2, 2)), 40)),
@@ -151,6 +152,7 @@ LUT_CASES = [
     ("lut_5x5_pad2", (2, 9, 8), lambda r: binary_conv_net(r, 2, 12, (5, 5), (2, 2), (1, 1), ((3, 2), (2, 3)), 5)),
     ("lut_rect_words", (1, 6, 9), lambda r: binary_conv_net(r, 1, 40, (1, 4), (0, 2), (1, 2), None, 9)),
     ("lut_3x1", (3, 8, 5), lambda r: binary_conv_net(r, 3, 64, (3, 1), (1, 0), (1, 1), ((2, 2), (1, 1)), 65)),
+    ("lut_7x1", (2, 9, 4), lambda r: binary_conv_net(r, 2, 20, (7, 1), (3, 0), (1, 1), ((2, 2), (2, 1)), 3)),
 ]
 
 
