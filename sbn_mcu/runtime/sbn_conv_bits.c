@@ -20,37 +20,46 @@
     ((window) * ((kh) * (kw) * (((in_c) + 31u) / 32u) + (kh) * (kw) + 1u))
 
 /* Every channel of one pooled position from its gathered window; patch is a
- * constant: 0 where no tap of the window is outside the input. */
+ * constant: 0 where no tap of the window is outside the input. A channel's
+ * bit is n - 2 * mismatches >= t, i.e. 2 * mismatches <= n - t: its limit
+ * full - t once per channel, less the outside taps' bits at a patched
+ * position, against one compare per evaluation. */
 SBN_INLINE void sbn_conv_bits_channels(const uint32_t *w, const int32_t *thr, const sbn_conv *g,
                                            uint32_t *scratch, uint32_t *dst, int patch)
 {
     const uint32_t in_words = (g->in_c + 31u) >> 5, taps = g->kh * g->kw, row_words = taps * in_words;
     const uint32_t stride = row_words + taps + 1u, window = g->pool_h * g->pool_w;
-    uint32_t o, k, d, i, j, word = 0u;
-    for (o = 0u, k = 0u; o < g->out_c; o++) {
-        const uint32_t *wo = w + o * row_words;
-        const int32_t t = thr[o];
-        uint32_t bit = 0u;
-        for (d = 0u; d < window && bit == 0u; d++) {
-            uint32_t *xs = scratch + d * stride, *outside = xs + row_words;
-            const uint32_t n_out = patch ? outside[taps] : 0u;
-            /* read the weights afresh at each evaluation: kept on the stack for the whole
-             * window, they cost more stores than the loads they save */
-            const uint32_t *we = sbn_opaque_pointer(wo);
-            for (j = 0u; j < n_out; j++) {
-                for (i = 0u; i < in_words; i++) {
-                    xs[outside[j] + i] = we[outside[j] + i];
+    const int32_t full = (int32_t)(taps * g->in_c);
+    const int32_t *t = thr, *end = thr + g->out_c;
+    const uint32_t *wo = w;
+    uint32_t d, i, j;
+    while (t != end) {
+        /* channel k of this word in bit k + 32 - count, shifted down once the word is full */
+        const uint32_t count = end - t < 32 ? (uint32_t)(end - t) : 32u;
+        uint32_t word = 0u, bit = 1u << (32u - count);
+        do {
+            const int32_t limit = full - *t++;
+            uint32_t *xs = scratch;
+            for (d = window; d > 0u; d--, xs += stride) {
+                uint32_t *outside = xs + row_words;
+                const uint32_t n_out = patch ? outside[taps] : 0u;
+                /* read the weights afresh at each evaluation: kept on the stack for the whole
+                 * window, they cost more stores than the loads they save */
+                const uint32_t *we = sbn_opaque_pointer(wo);
+                for (j = 0u; j < n_out; j++) {
+                    for (i = 0u; i < in_words; i++) {
+                        xs[outside[j] + i] = we[outside[j] + i];
+                    }
+                }
+                if ((int32_t)(2u * sbn_mismatches_inline(xs, we, row_words)) <= limit - (int32_t)(n_out * g->in_c)) {
+                    word |= bit;
+                    break;
                 }
             }
-            const int32_t m = (int32_t)sbn_mismatches_inline(xs, we, row_words);
-            bit = (uint32_t)((int32_t)((taps - n_out) * g->in_c) - m - m >= t);
-        }
-        word |= bit << k;
-        if (++k == 32u || o + 1u == g->out_c) {
-            *dst++ = word;
-            word = 0u;
-            k = 0u;
-        }
+            wo += row_words;
+            bit <<= 1;
+        } while (bit != 0u);
+        *dst++ = word >> (32u - count);
     }
 }
 

@@ -139,40 +139,126 @@ static inline uint32_t sbn_conv_u8_row3(const uint8_t *in, const sbn_conv *g, in
     "usada8 r3, %[q1], r1, r3\n\t" \
     "cmp r2, r3\n\t" \
     "rrx %[word], %[word]\n\t"
-#define SBN_CONV_U8_LOOP(BODY) \
+#define SBN_CONV_U8_LOOP(BODY, ...) \
     __asm__("1:\n\t" BODY "subs %[n], %[n], #1\n\t" "bne 1b\n\t" \
             : [rec] "+r"(rec), [thr] "+r"(thr), [n] "+r"(n), [word] "+r"(word) \
-            : [p0] "r"(p0), [p1] "r"(p1), [h] "r"(h) \
-            : "r0", "r1", "r2", "r3", "r4", "r5", "cc", "memory")
+            : __VA_ARGS__)
 
-/* The bits of count (1..32) channels of two mask words, every tap inside;
- * the first channel's in bit 32 - count: the caller shifts them down. Not
- * inlined: the loop takes 13 registers. */
+/* The bits of count (1..32) channels of two mask words at one conv position,
+ * pos = {p0, p1, h}, every tap inside; the first channel's in bit
+ * 32 - count: the caller shifts them down. Not inlined: the loop takes 13
+ * registers. */
 SBN_NOINLINE static uint32_t sbn_conv_u8_inside2(const uint32_t *rec, const int32_t *thr, uint32_t count,
-                                                 uint32_t p0, uint32_t p1, uint32_t h)
+                                                 const uint32_t *pos)
 {
+    const uint32_t p0 = pos[0], p1 = pos[1], h = pos[2];
     uint32_t word = 0u, n = count >> 4;
     if (n > 0u) {
         SBN_CONV_U8_LOOP(SBN_CONV_U8_PAIR SBN_CONV_U8_PAIR SBN_CONV_U8_PAIR SBN_CONV_U8_PAIR
-                         SBN_CONV_U8_PAIR SBN_CONV_U8_PAIR SBN_CONV_U8_PAIR SBN_CONV_U8_PAIR);
+                         SBN_CONV_U8_PAIR SBN_CONV_U8_PAIR SBN_CONV_U8_PAIR SBN_CONV_U8_PAIR,
+                         [p0] "r"(p0), [p1] "r"(p1), [h] "r"(h) : "r0", "r1", "r2", "r3", "r4", "r5", "cc", "memory");
     }
     n = count & 15u;
     if (n > 0u) {
-        SBN_CONV_U8_LOOP(SBN_CONV_U8_ONE);
+        SBN_CONV_U8_LOOP(SBN_CONV_U8_ONE, [p0] "r"(p0), [p1] "r"(p1), [h] "r"(h)
+                         : "r0", "r1", "r2", "r3", "r4", "r5", "cc", "memory");
     }
     return word;
 }
 
-/* The same at a border: p with the padded pixels 0, q with them 255. */
+/* The same at a border, pos = {p0, p1, q0, q1, h}: p with the padded pixels
+ * 0, q with them 255; four channels per pass. */
 SBN_NOINLINE static uint32_t sbn_conv_u8_border2(const uint32_t *rec, const int32_t *thr, uint32_t count,
-                                                 uint32_t p0, uint32_t p1, uint32_t q0, uint32_t q1, uint32_t h)
+                                                 const uint32_t *pos)
 {
-    uint32_t word = 0u, n = count;
-    __asm__("1:\n\t" SBN_CONV_U8_BORDER "subs %[n], %[n], #1\n\t" "bne 1b\n\t"
-            : [rec] "+r"(rec), [thr] "+r"(thr), [n] "+r"(n), [word] "+r"(word)
-            : [p0] "r"(p0), [p1] "r"(p1), [q0] "r"(q0), [q1] "r"(q1), [h] "r"(h)
-            : "r0", "r1", "r2", "r3", "cc", "memory");
+    const uint32_t p0 = pos[0], p1 = pos[1], q0 = pos[2], q1 = pos[3], h = pos[4];
+    uint32_t word = 0u, n = count >> 2;
+    if (n > 0u) {
+        SBN_CONV_U8_LOOP(SBN_CONV_U8_BORDER SBN_CONV_U8_BORDER SBN_CONV_U8_BORDER SBN_CONV_U8_BORDER,
+                         [p0] "r"(p0), [p1] "r"(p1), [q0] "r"(q0), [q1] "r"(q1), [h] "r"(h)
+                         : "r0", "r1", "r2", "r3", "cc", "memory");
+    }
+    n = count & 3u;
+    if (n > 0u) {
+        SBN_CONV_U8_LOOP(SBN_CONV_U8_BORDER, [p0] "r"(p0), [p1] "r"(p1), [q0] "r"(q0), [q1] "r"(q1), [h] "r"(h)
+                         : "r0", "r1", "r2", "r3", "cc", "memory");
+    }
     return word;
+}
+
+/* The usual first layer, 3x3 over one channel (in_w >= 4): each conv
+ * position's taps from three word loads, p0 = (a0 a1 a2 b0), p1 = (b1 b2 c0
+ * c1) and x = c2 for rows a, b, c. A row's three bytes come from the word at
+ * the nearest start x0 inside the row, shifted by the columns it is off; at a
+ * border the padded bytes are 0 (p) and 255 (q). pos: 5 scratch words. */
+static void sbn_conv_u8_three(const uint8_t *in, const uint32_t *w, const sbn_conv *geometry, const int32_t *thr,
+                              uint32_t *out, uint32_t *pos)
+{
+    const sbn_conv g = *geometry;
+    const uint32_t out_words = (g.out_c + 31u) >> 5, window = g.pool_h * g.pool_w;
+    const int32_t edge = (int32_t)g.in_w - 4; /* the last start of a word load in a row */
+    const uint32_t *flip = w + 2u * g.out_c;
+    uint32_t py, qx, d, dy, dx, j, k;
+    for (py = 0u; py < g.out_h; py++) {
+        for (qx = 0u; qx < g.out_w; qx++) {
+            uint32_t *dst = out + (py * g.out_w + qx) * out_words;
+            for (j = 0u; j < out_words; j++) {
+                dst[j] = 0u;
+            }
+            for (d = 0u, dy = 0u, dx = 0u; d < window; d++) {
+                const int32_t iy = (int32_t)((py * g.pool_stride_h + dy) * g.stride_h) - (int32_t)g.pad_h;
+                const int32_t ix = (int32_t)((qx * g.pool_stride_w + dx) * g.stride_w) - (int32_t)g.pad_w;
+                const int32_t x0 = ix < 0 ? 0 : ix > edge ? edge : ix;
+                const uint32_t *rec = w;
+                const int32_t *t = thr;
+                uint32_t border = 1u;
+                if (iy >= 0 && (uint32_t)iy + 3u <= g.in_h && ix >= 0 && (uint32_t)ix + 3u <= g.in_w) {
+                    const uint32_t shift = 8u * (uint32_t)(ix - x0); /* 8 in the last column */
+                    const uint8_t *row = in + (uint32_t)iy * g.in_w + (uint32_t)x0;
+                    const uint32_t a = sbn_load4(row) >> shift, b = sbn_load4(row + g.in_w) >> shift;
+                    const uint32_t c = sbn_load4(row + 2u * g.in_w) >> shift;
+                    pos[0] = (a & 0x00FFFFFFu) | b << 24;
+                    pos[1] = ((b >> 8) & 0xFFFFu) | c << 16;
+                    pos[2] = ((c >> 16) & 0xFFu) + 255u * 9u + 1u;
+                    border = 0u;
+                } else {
+                    uint32_t v[3], l[3], cols = 0u;
+                    for (k = 0u; k < 3u; k++) {
+                        const int32_t x = ix + (int32_t)k;
+                        cols |= x >= 0 && x < (int32_t)g.in_w ? 0xFFu << (8u * k) : 0u;
+                    }
+                    for (k = 0u; k < 3u; k++) {
+                        const int32_t y = iy + (int32_t)k;
+                        v[k] = 0u;
+                        l[k] = 0u;
+                        if (cols != 0u && y >= 0 && y < (int32_t)g.in_h) {
+                            const uint32_t bytes = sbn_load4(in + (uint32_t)y * g.in_w + (uint32_t)x0);
+                            v[k] = (ix < x0 ? bytes << (8u * (uint32_t)(x0 - ix)) : bytes >> (8u * (uint32_t)(ix - x0)))
+                                 & cols;
+                            l[k] = cols;
+                        }
+                    }
+                    pos[0] = v[0] | v[1] << 24;
+                    pos[1] = v[1] >> 8 | (v[2] & 0xFFFFu) << 16;
+                    pos[2] = pos[0] | ~(l[0] | l[1] << 24);
+                    pos[3] = pos[1] | ~(l[1] >> 8 | (l[2] & 0xFFFFu) << 16);
+                    pos[4] = (l[2] >> 16 != 0u ? 2u * (v[2] >> 16) : 255u) + 2u * (255u * 9u + 1u);
+                }
+                for (j = 0u; j < out_words; j++) {
+                    const uint32_t count = j + 1u < out_words ? 32u : g.out_c - 32u * j; /* 1..32 */
+                    const uint32_t word = border ? sbn_conv_u8_border2(rec, t, count, pos)
+                                                 : sbn_conv_u8_inside2(rec, t, count, pos);
+                    dst[j] |= (word >> (32u - count)) ^ flip[j];
+                    rec += 2u * count;
+                    t += count;
+                }
+                if (++dx == g.pool_w) { /* no division: M0 has none */
+                    dx = 0u;
+                    dy++;
+                }
+            }
+        }
+    }
 }
 #endif
 
@@ -189,6 +275,12 @@ SBN_API SBN_NOINLINE void sbn_conv_u8(const uint8_t *in, const uint32_t *w, cons
     /* 3x3 kernels over one channel, the usual first layer: three word loads per position */
     const uint32_t three = g.in_c == 1u && g.kh == 3u && g.kw == 3u && g.in_w >= 4u;
     uint32_t py, qx, d, dy, dx, o, j, r;
+#if SBN_DSP
+    if (three) {
+        sbn_conv_u8_three(in, w, &g, thr, out, scratch);
+        return;
+    }
+#endif
     for (py = 0u; py < g.out_h; py++) {
         for (qx = 0u; qx < g.out_w; qx++) {
             uint32_t *dst = out + (py * g.out_w + qx) * out_words;
@@ -244,8 +336,9 @@ SBN_API SBN_NOINLINE void sbn_conv_u8(const uint8_t *in, const uint32_t *w, cons
                     uint32_t word = 0u, k;
 #if SBN_DSP
                     if (words == 2u) {
-                        word = (n == taps ? sbn_conv_u8_inside2(rec, thr + o, count, px[0], px[1], h)
-                                          : sbn_conv_u8_border2(rec, thr + o, count, px[0], px[1], high[0], high[1], h))
+                        const uint32_t pos[5] = {px[0], px[1], n == taps ? h : high[0], high[1], h};
+                        word = (n == taps ? sbn_conv_u8_inside2(rec, thr + o, count, pos)
+                                          : sbn_conv_u8_border2(rec, thr + o, count, pos))
                                >> (32u - count);
                         rec += count * words;
                         o += count;
