@@ -24,11 +24,13 @@ from . import config
 def sign(x: torch.Tensor) -> torch.Tensor:
     """``+1`` for ``x >= 0``, else ``-1``: the project's ``sign(0) = +1``, for ``-0.0`` too.
 
-    ``-0.0 + 0.0`` is ``+0.0``, so ``copysign`` of ``x + 0`` gives both zeros
-    +1; on the CPU it is about ten times faster than ``where(x >= 0, ...)``,
-    which dominated the sign steps of training and the hard evaluations.
+    torch's ``sign`` gives -1, 0 or +1 (-0.0 for -0.0); adding one half and
+    taking the sign again sends both zeros to +1. Two in-place passes after
+    the first: on the CPU about twice as fast as ``copysign`` and fifteen
+    times as fast as ``where(x >= 0, ...)``, which dominated the sign steps
+    of training and the hard evaluations.
     """
-    return torch.copysign(torch.ones((), dtype=x.dtype, device=x.device), x.detach() + 0.0)  # no gradient, as where
+    return torch.sign(x.detach()).add_(0.5).sign_()  # no gradient, as where
 
 
 class SharpTanh(torch.autograd.Function):
@@ -64,7 +66,7 @@ class SharpTanh(torch.autograd.Function):
         # dL/dw_j = G_j / m - sign(w_j) * sum_i(G_i w_i) / (n m^2), with G = dL/du
         scaled = grad_u.mul_(ctx.g * inverse)  # grad_u is this function's own
         along = torch.linalg.vecdot(scaled, flat).unsqueeze(1) * (inverse / flat.shape[1])
-        return scaled.addcmul_(torch.sign(flat), along, value=-1).view(ctx.shape), None, None, None
+        return scaled.sub_(torch.sign(flat).mul_(along)).view(ctx.shape), None, None, None  # addcmul_ broadcasts slowly
 
 
 class SelfBinarizing:
