@@ -292,6 +292,7 @@ SBN_API SBN_NOINLINE void sbn_conv_u8(const uint8_t *in, const uint32_t *w, cons
                 const int32_t ix = (int32_t)((qx * g.pool_stride_w + dx) * g.stride_w) - (int32_t)g.pad_w;
                 const uint32_t *rec = w;
                 uint32_t n, x, h, valid_last = 1u;
+#if !SBN_DSP /* with the DSP: sbn_conv_u8_three */
                 if (three && iy >= 0 && ix >= 0 && (uint32_t)iy + 3u <= g.in_h && (uint32_t)ix + 3u <= g.in_w) {
                     /* rows a, b, c: px = (a0 a1 a2 b0) (b1 b2 c0 c1), x = c2; the last column reads
                      * from one byte before, so that no load passes the input */
@@ -315,7 +316,9 @@ SBN_API SBN_NOINLINE void sbn_conv_u8(const uint8_t *in, const uint32_t *w, cons
                     x = c >> 16;
                     valid_last = vc >> 16 & 1u;
                     n = 0u; /* not every tap: the border sums below */
-                } else {
+                } else
+#endif
+                {
                     const uint32_t lane = 8u * (last & 3u);
                     n = sbn_conv_u8_gather(in, &g, iy, ix, px, valid);
                     x = (px[last >> 2] >> lane) & 0xFFu;
