@@ -192,6 +192,26 @@ FIRST_CONV_CASES = [
 ]
 
 
+# the smallest first convolution (sbn_conv_u8) at every column case of the DSP path's one-word row load
+# of a 3x3 kernel over one channel (rows of exactly four and five bytes, padding of one and two, strides,
+# the last columns read from before their start), partial output words, the single-channel tails of its
+# loops and overlapping pools; the binary convolution after it patches padded taps of one and two words
+SMALLEST_FIRST_CONV_CASES = [
+    ("w4_pad1", (1, 5, 4), lambda r: first_conv_net(r, 32, (1, 1), (1, 1), ((2, 2), (2, 2)), 9)),
+    ("w5_pad2_stride", (1, 7, 5), lambda r: first_conv_net(r, 37, (2, 2), (1, 2), ((2, 1), (1, 1)), 33)),
+    ("w6_pad2", (1, 6, 6), lambda r: first_conv_net(r, 5, (2, 2), (1, 1), ((3, 3), (2, 2)), 7)),
+    ("w9_stride2", (1, 9, 9), lambda r: first_conv_net(r, 67, (1, 1), (2, 2), None, 3)),
+    ("w7_valid", (1, 7, 7), lambda r: first_conv_net(r, 18, (0, 0), (1, 1), ((2, 2), (1, 1)), 40)),
+    ("w8_pad_rows", (1, 4, 8), lambda r: first_conv_net(r, 3, (2, 1), (1, 1), ((1, 3), (1, 2)), 2)),
+]
+
+
+def smallest_first_conv_build(name, shape, make):
+    model, pixels, expected = build(name, shape, make)
+    assert [s.kernel for s in codegen.plan(model).steps][:2] == ["conv_u8", "conv_bits"]
+    return model, pixels, expected
+
+
 def fastest_build(name, shape, make):
     model, pixels, expected = build(name, shape, make)
     options = codegen.plan(model).options
@@ -211,6 +231,7 @@ VARIANTS = [
        ("cortex-m7",))  # the M7: gcc's loop checks, which once failed the m16 build
       for i, (name, kernels) in enumerate(M16_CASES + OFFSETS_CASES)],
     *[(f"fastest-{c[0]}", partial(fastest_build, *c), ()) for c in FIRST_CONV_CASES],
+    *[(f"smallest-{c[0]}", partial(smallest_first_conv_build, *c), ()) for c in SMALLEST_FIRST_CONV_CASES],
 ]
 BUILDS = {name: make for name, make, _ in VARIANTS}
 assert len(BUILDS) == len(VARIANTS), "two variants share an id"
