@@ -24,6 +24,8 @@ harness, as `sbn-mcu bench` runs it:
   model's order by a plain loop, as `sbn_input_q` does for the runtime (its
   cost is in both counts: the first layer is timed from the call of
   NAME_infer); ±1 read bit by bit from the packed input of a binary layer.
+  It is kept out of line (SBN_NOINLINE), so that its code does not change
+  with the kernels compiled around it.
 
 Both builds must pass every golden vector (the numpy reference's scores, so the
 naive layer and the kernel give the same outputs); each layer's instructions
@@ -206,7 +208,8 @@ def naive_layer(model: FrozenModel, plan, index: int) -> tuple[str, bool]:
                  "    }", "    }", "    }"]
     target = "uint32_t *out" if thresholds is not None else "int32_t *out"
     code = "\n".join([f"/* The simplest correct form of step {index} ({step.kernel}: {step.title}). */",
-                      *parts, f"static void naive_layer({source}, {target})", "{", *body, "}", ""])
+                      *parts, "/* not inlined: the same code whatever the model around it */",
+                      f"SBN_NOINLINE static void naive_layer({source}, {target})", "{", *body, "}", ""])
     return code, step.reads_input
 
 

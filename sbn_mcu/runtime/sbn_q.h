@@ -7,39 +7,73 @@
  * row's sum(w * q) is one lookup and one add per nibble of its weights,
  * whatever the size of q (|q| < 2^22: an entry fits int32 easily). A
  * missing input (past the end, or a padded tap) is 0 and adds nothing either
- * way. Building a table costs about ten instructions per input; each row
- * that reads it saves about four per input. */
+ * way. A table costs six to ten instructions per input to build, once per
+ * conv position or per block of SBN_Q_BLOCK dense outputs; a row then reads
+ * four inputs with one lookup (shift and mask, load, add: about four
+ * instructions on the M0 and M4; on the M55 a word's eight lookups are two
+ * Helium gathers) where a masked add per input took four to six. */
 #ifndef SBN_Q_H
 #define SBN_Q_H
 
 #include "sbn_port.h"
 
+#if defined(__GNUC__) && !defined(__clang__) && defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)
+#include <arm_mve.h>
+#define SBN_Q_MVE 1 /* Helium (M55): four entries a vector; eight lookups as two gathers */
+#else
+#define SBN_Q_MVE 0
+#endif
+
 #define SBN_Q_ENTRIES 16u /* int32 entries per table: one per nibble of weights */
 #define SBN_Q_BLOCK 32u   /* outputs a dense kernel sums per pass over its tables */
 
-/* The table of four inputs: all sixteen sums in registers, then stored. */
+#if SBN_Q_MVE
+/* The table of four inputs: entries 0..3 in one vector, the others by adding 2 x2 and 2 x3 to it. */
 static inline void sbn_q_table(int32_t *t, int32_t x0, int32_t x1, int32_t x2, int32_t x3)
 {
-    const int32_t t0 = -(x0 + x1 + x2 + x3), t1 = t0 + 2 * x0, t2 = t0 + 2 * x1, t3 = t1 + 2 * x1;
-    const int32_t t4 = t0 + 2 * x2, t5 = t1 + 2 * x2, t6 = t2 + 2 * x2, t7 = t3 + 2 * x2;
-    x3 *= 2;
-    t[0] = t0;
-    t[1] = t1;
-    t[2] = t2;
-    t[3] = t3;
-    t[4] = t4;
-    t[5] = t5;
-    t[6] = t6;
-    t[7] = t7;
-    t[8] = t0 + x3;
-    t[9] = t1 + x3;
-    t[10] = t2 + x3;
-    t[11] = t3 + x3;
-    t[12] = t4 + x3;
-    t[13] = t5 + x3;
-    t[14] = t6 + x3;
-    t[15] = t7 + x3;
+    const int32_t a0 = -(x0 + x1 + x2 + x3), a1 = a0 + 2 * x0;
+    int32x4_t v = vsetq_lane_s32(a1, vdupq_n_s32(a0), 1);
+    v = vsetq_lane_s32(a1 + 2 * x1, vsetq_lane_s32(a0 + 2 * x1, v, 2), 3);
+    vst1q_s32(t, v);
+    vst1q_s32(t + 8, vaddq_n_s32(v, 2 * x3));
+    v = vaddq_n_s32(v, 2 * x2);
+    vst1q_s32(t + 4, v);
+    vst1q_s32(t + 12, vaddq_n_s32(v, 2 * x3));
 }
+#else
+/* The table of four inputs, four entries at a time (few registers: the M0 has eight). */
+static inline void sbn_q_table(int32_t *t, int32_t x0, int32_t x1, int32_t x2, int32_t x3)
+{
+    int32_t a0 = -(x0 + x1 + x2 + x3), a1, a2, a3;
+    x0 *= 2;
+    x1 *= 2;
+    x2 *= 2;
+    x3 *= 2;
+    a1 = a0 + x0;
+    a2 = a0 + x1;
+    a3 = a1 + x1;
+    t[0] = a0;
+    t[1] = a1;
+    t[2] = a2;
+    t[3] = a3;
+    t[8] = a0 + x3;
+    t[9] = a1 + x3;
+    t[10] = a2 + x3;
+    t[11] = a3 + x3;
+    a0 += x2;
+    a1 += x2;
+    a2 += x2;
+    a3 += x2;
+    t[4] = a0;
+    t[5] = a1;
+    t[6] = a2;
+    t[7] = a3;
+    t[12] = a0 + x3;
+    t[13] = a1 + x3;
+    t[14] = a2 + x3;
+    t[15] = a3 + x3;
+}
+#endif
 
 /* The tables of n inputs q, in ceil(n / 4) groups of SBN_Q_ENTRIES. */
 static inline void sbn_q_tables(int32_t *t, const int32_t *q, uint32_t n)
@@ -54,12 +88,44 @@ static inline void sbn_q_tables(int32_t *t, const int32_t *q, uint32_t n)
 }
 
 /* One word's eight lookups: groups 0..7 of the tables t. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__thumb__) && !SBN_THUMB2
+/* v6-M (M0): per nibble a shift and a mask to its byte offset, the next table, a load and an add; in
+ * assembly, which the compiler's eight low registers otherwise spill. */
+#define SBN_Q_V6(right) \
+    "adds %[p], #64\n\tlsrs %[o], %[b], #" #right "\n\tands %[o], %[m]\n\t" \
+    "ldr %[x], [%[p], %[o]]\n\tadds %[s], %[s], %[x]\n\t"
+static inline int32_t sbn_q_word(const int32_t *t, uint32_t bits)
+{
+    const int32_t *p = t;
+    int32_t s, x;
+    uint32_t o;
+    __asm__(".syntax unified\n\t"
+            "lsls %[o], %[b], #2\n\tands %[o], %[m]\n\tldr %[s], [%[p], %[o]]\n\t"
+            SBN_Q_V6(2) SBN_Q_V6(6) SBN_Q_V6(10) SBN_Q_V6(14) SBN_Q_V6(18) SBN_Q_V6(22) SBN_Q_V6(26)
+            ".syntax divided"
+            : [s] "=&l"(s), [x] "=&l"(x), [o] "=&l"(o), [p] "+l"(p)
+            : [b] "l"(bits), [m] "l"(60u)
+            : "cc", "memory");
+    return s;
+}
+#elif SBN_Q_MVE
+/* Helium: the eight nibbles' indices in two vectors (nibble k of the low half at lane k, table k), gathered. */
+static inline int32_t sbn_q_word(const int32_t *t, uint32_t bits)
+{
+    const int32x4_t right = {0, -4, -8, -12};
+    const uint32x4_t low = {0u, 16u, 32u, 48u}, high = {64u, 80u, 96u, 112u}, nibble = vdupq_n_u32(15u);
+    const uint32x4_t lo = vaddq_u32(vandq_u32(vshlq_u32(vdupq_n_u32(bits), right), nibble), low);
+    const uint32x4_t hi = vaddq_u32(vandq_u32(vshlq_u32(vdupq_n_u32(bits >> 16), right), nibble), high);
+    return vaddvq_s32(vaddq_s32(vldrwq_gather_shifted_offset_s32(t, lo), vldrwq_gather_shifted_offset_s32(t, hi)));
+}
+#else
 static inline int32_t sbn_q_word(const int32_t *t, uint32_t bits)
 {
     return t[bits & 15u] + t[16u + (bits >> 4 & 15u)] + t[32u + (bits >> 8 & 15u)] + t[48u + (bits >> 12 & 15u)]
         + t[64u + (bits >> 16 & 15u)] + t[80u + (bits >> 20 & 15u)] + t[96u + (bits >> 24 & 15u)]
         + t[112u + (bits >> 28)];
 }
+#endif
 
 /* sum(w * q) of one row of weights w over the tables t of its groups. */
 static inline sbn_acc_t sbn_q_row(const int32_t *t, const uint32_t *w, uint32_t groups)
@@ -72,6 +138,17 @@ static inline sbn_acc_t sbn_q_row(const int32_t *t, const uint32_t *w, uint32_t 
     }
     if (groups != 0u) { /* the last word's groups */
         bits = *w;
+#if SBN_Q_MVE /* the word's gathers, lanes past the groups predicated off */
+        {
+            const int32x4_t right = {0, -4, -8, -12};
+            const uint32x4_t low = {0u, 16u, 32u, 48u}, high = {64u, 80u, 96u, 112u}, nibble = vdupq_n_u32(15u);
+            const uint32x4_t lo = vaddq_u32(vandq_u32(vshlq_u32(vdupq_n_u32(bits), right), nibble), low);
+            const uint32x4_t hi = vaddq_u32(vandq_u32(vshlq_u32(vdupq_n_u32(bits >> 16), right), nibble), high);
+            const mve_pred16_t first = vctp32q(groups), second = vctp32q(groups > 4u ? groups - 4u : 0u);
+            last = vaddvq_s32(vaddq_s32(vldrwq_gather_shifted_offset_z_s32(t, lo, first),
+                                        vldrwq_gather_shifted_offset_z_s32(t, hi, second)));
+        }
+#else
         switch (groups) {
         case 7u:
             last += t[96u + (bits >> 24 & 15u)];
@@ -94,6 +171,7 @@ static inline sbn_acc_t sbn_q_row(const int32_t *t, const uint32_t *w, uint32_t 
         default:
             last += t[bits & 15u];
         }
+#endif
     }
     return acc + (sbn_acc_t)last;
 }
