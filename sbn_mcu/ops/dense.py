@@ -74,10 +74,16 @@ class Dense(Op):
             # every sum and threshold fits 16 bits: half the flash for the thresholds
             kernel, threshold_type = "dense_bits_t16", "int16_t"
         tail = ["scores"] if scores else ["thresholds", "out"]
+        bound, scratch = self.accumulator_bound(site.largest_input), None
+        if kernel.startswith("dense_q"):
+            # one word of inputs' tables and one block's sums (SBN_Q_BLOCK of them), of 64 bits where the
+            # plan is wide: only an integer-input layer's sums can pass 32 bits (a binary one's are n < 2^31)
+            scratch = (min(n, 32), min(outputs, Q_BLOCK), 2 if bound >= 2 ** 31 else 1)
+            tail.append("scratch")
         return Step(index=site.index, kernel=kernel, title=f"dense {n} -> {outputs}",
                     weights=packed.reshape(-1), thresholds=self.thresholds, threshold_type=threshold_type,
                     out_shape=site.out_shape, macs=w.size, reads_input=site.reads_input, weight_bits=w.size,
-                    bound=self.accumulator_bound(site.largest_input),
+                    bound=bound, scratch=scratch,
                     word_loop=("xor_bytesum" if site.raw_bytes else None) if site.reads_input else "mismatches",
                     args=["in", "weights", *args, *tail])
 
@@ -140,6 +146,7 @@ class Dense(Op):
 
 SUMS_GROUP, SUMS_BLOCK = 7, 8  # pixels per table and rows per pass: SBN_SUMS_GROUP, SBN_SUMS_BLOCK
 OFFSETS_UNIT = 14  # lookups per loop pass of sbn_dense_u8_offsets: SBN_OFFSETS_UNIT
+Q_BLOCK = 32  # outputs sbn_dense_q sums per pass over its tables: SBN_Q_BLOCK
 
 
 def fits_int16(values: np.ndarray) -> bool:

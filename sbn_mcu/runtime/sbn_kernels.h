@@ -46,9 +46,13 @@ void sbn_dense_u8_sums(const uint8_t *in, const uint32_t *weights, uint32_t n, u
  * SBN_DENSE_U8_OFFSETS_SCRATCH_WORDS(chunk, outputs) words. */
 void sbn_dense_u8_offsets(const uint8_t *in, const uint32_t *offsets, uint32_t n, uint32_t outputs, uint32_t chunk,
                           const sbn_acc_t *thr, uint32_t *bits, uint32_t *scratch);
+/* Dense layers on the int32 q of sbn_input_q, by tables of signed subset sums (sbn_q.h); scratch of
+ * SBN_DENSE_Q_SCRATCH_WORDS(min(n, 32), min(outputs, 32), sizeof(sbn_acc_t) / 4) words, the same for
+ * the scores (SBN_DENSE_Q_SCORES_SCRATCH_WORDS): one word of inputs' tables, then a block's sbn_acc_t sums. */
 void sbn_dense_q(const int32_t *q, const uint32_t *w, uint32_t n, uint32_t outputs, const sbn_acc_t *thr,
-                 uint32_t *bits);
-void sbn_dense_q_scores(const int32_t *q, const uint32_t *w, uint32_t n, uint32_t outputs, int32_t *scores);
+                 uint32_t *bits, uint32_t *scratch);
+void sbn_dense_q_scores(const int32_t *q, const uint32_t *w, uint32_t n, uint32_t outputs, int32_t *scores,
+                        uint32_t *scratch);
 void sbn_dense_bits(const uint32_t *in, const uint32_t *w, uint32_t words, uint32_t n, uint32_t outputs,
                     const sbn_acc_t *thr, uint32_t *bits);
 /* The same with int16_t thresholds: for n < 32768, where every sum fits them. */

@@ -1,4 +1,4 @@
-"""Every convolution kernel's scratch macro against the scratch it really uses.
+"""Every convolution kernel's and integer-input dense kernel's scratch macro against the scratch it really uses.
 
 The driver includes the generated ``NAME.c`` and, through its layer hook,
 finds after each layer the highest scratch word the layer wrote: the scratch
@@ -155,4 +155,32 @@ def test_the_faster_convolutions_use_exactly_their_scratch_macros(name, spec, ma
     fast = [step for step in steps if step.choice]
     assert fast
     for step in fast:  # every word, the padded copies included (unpadded too: they fill whole rows)
+        assert used[step.index] == step.scratch_words, (step.kernel, used[step.index], step.scratch_words)
+
+
+# the dense layers on int8/int16 input: a word of inputs' tables and a block's sums, fewer than 32
+# inputs and outputs, more than one block, a score layer, and 64-bit sums (int16 input with q = 127 r,
+# 600 inputs: sums past 2^31, so the 64-bit copies)
+DENSE_CASES = [
+    ("dense_q", InputSpec((70,), "int8", "flat"), lambda r: [Dense(signs(r, (37, 70)), r.integers(-9, 10, 37))]),
+    ("dense_q_small", InputSpec((13,), "int16", "flat"), lambda r: [Dense(signs(r, (5, 13)), r.integers(-9, 10, 5))]),
+    ("dense_q_scores", InputSpec((2, 3, 7), "int8"), lambda r: [Flatten(), Dense(signs(r, (33, 42)))]),
+    ("dense_q_wide", InputSpec((1, 600), "int16", "cl", "per-channel", (127,), (0,), 1 << 22),
+     lambda r: [Flatten(), Dense(signs(r, (40, 600)), np.zeros(40, np.int64))]),
+]
+
+
+@pytest.mark.parametrize("name,spec,make", DENSE_CASES, ids=[c[0] for c in DENSE_CASES])
+def test_the_integer_dense_layers_use_exactly_their_scratch_macros(name, spec, make, tmp_path):
+    rng = np.random.default_rng(sum(map(ord, name)))
+    layers = make(rng)
+    if layers[-1].thresholds is not None:  # a binary score layer after it
+        layers.append(Dense(signs(rng, (3, layers[-1].weights.shape[0]))))
+    model = FrozenModel(spec, layers)
+    the_plan = codegen.plan(model)
+    assert the_plan.wide == name.endswith("wide")
+    steps = the_plan.steps
+    used = scratch_used(model, len(steps), tmp_path)
+    assert steps[0].kernel == ("dense_q_scores" if "scores" in name else "dense_q")
+    for step in steps:
         assert used[step.index] == step.scratch_words, (step.kernel, used[step.index], step.scratch_words)
