@@ -49,7 +49,7 @@ def model_sources(model: FrozenModel, name: str, single_header: bool = False,
         "input_stage": the_plan.input_stage,
         "ram_bytes": the_plan.ram_bytes, "steps": the_plan.steps, "buffers": the_plan.buffers,
         "scratch_words": the_plan.scratch_words, "scratch_size": the_plan.scratch_size,
-        "widen": runtime.widen if the_plan.wide else _same, "single_header": single_header,
+        "widen": runtime.widen if the_plan.wide else _same, "wide": the_plan.wide, "single_header": single_header,
         "runtime": None if runtime_files == "shared" else runtime.paste(the_plan.runtime, the_plan.wide),
         "library": runtime.LIBRARY,
     }

@@ -32,6 +32,8 @@ DRIVER = r"""
 #define SBN_LAYER_HOOK scratch_hook
 #include "net.c"
 
+#define SCRATCH ((uint32_t *)(void *)&net_scratch) /* a plain array, or a union for 64-bit sums */
+
 static uint32_t pattern;
 static long used[64];
 
@@ -39,14 +41,14 @@ static void fill(void)
 {
     size_t i;
     for (i = 0; i < sizeof net_scratch / 4; i++) {
-        net_scratch[i] = pattern;
+        SCRATCH[i] = pattern;
     }
 }
 
 void scratch_hook(uint32_t layer)
 {
     long i;
-    for (i = (long)(sizeof net_scratch / 4) - 1; i >= 0 && net_scratch[i] == pattern; i--) {
+    for (i = (long)(sizeof net_scratch / 4) - 1; i >= 0 && SCRATCH[i] == pattern; i--) {
     }
     if (i + 1 > used[layer]) {
         used[layer] = i + 1;
