@@ -93,14 +93,19 @@ def cnn(pick):
     """``(model, input shape, MACs)`` or None where a draw does not fit: 2-D convolutions (square or
     rectangular kernels, strides and padding) or 1-D ones, each maybe pooled, then dense layers."""
     one_d = pick.choice((False, True))
-    c = pick.integer(1, 5)
+    # one 2-D draw in four starts as images usually do: one channel, a 3x3 kernel (the first layer that
+    # the speed kernel conv_u8_3x3 takes on raw bytes)
+    image_front = not one_d and pick.choice((False, False, False, True))
+    c = 1 if image_front else pick.integer(1, 5)
     h = 1 if one_d else pick.integer(1, 15)
     w = pick.integer(1, 40) if one_d else pick.choice((h, pick.integer(1, 15)))
     layers: list[nn.Module] = []
     size_h, size_w, channels, macs = h, w, c, 0
-    for _ in range(pick.integer(1, 2)):
+    for i in range(pick.integer(1, 2)):
         out_c = pick.integer(1, 70)
         kh, kw = (1 if one_d else pick.choice((1, 3, 5))), pick.choice((1, 2, 3, 5))
+        if image_front and i == 0:
+            kh, kw = 3, 3
         sh, sw = (1 if one_d else pick.choice((1, 2))), pick.choice((1, 2))
         # pad may exceed k (k=1, pad=2): windows wholly in the padding count nothing
         ph, pw = (0 if one_d else pick.integer(0, 2)), pick.integer(0, 2)
@@ -138,6 +143,9 @@ def network(pick, kind: str):
     if drawn is None or drawn[2] > MAX_MACS:
         return None
     choice = (pick.choice(tuple(input_spec.TYPES)), pick.choice((False, True)), pick.choice((False, True)))
+    first = drawn[0][0]
+    if isinstance(first, SBConv2d) and tuple(first.weight.shape[1:]) == (1, 3, 3) and pick.choice((False, True)):
+        choice = ("uint8", False, False)  # raw bytes in torch's order, as conv_u8_3x3 takes them
     return drawn[0], drawn[1], choice
 
 
