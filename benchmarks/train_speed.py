@@ -26,20 +26,13 @@ from pathlib import Path
 
 import torch
 
+from accuracy import per_arch  # beside this file
 from sbn_mcu.files import write_atomically
 from sbn_mcu.training.config import TrainConfig
 from sbn_mcu.training.loop import train
 
 HERE = Path(__file__).resolve().parent
 METHODS = ("float", "sbn", "ste")
-
-
-def per_arch(text: str, archs: list[str]) -> dict[str, int]:
-    """``20000`` for every arch, or ``mlp=20000,cnn=5000``."""
-    if "=" not in text:
-        return {arch: int(text) for arch in archs}
-    given = dict(part.split("=") for part in text.split(","))
-    return {arch: int(given[arch]) for arch in archs}
 
 
 def epoch_seconds(arch: str, method: str, epochs: int, limit: int, seed: int) -> float:
@@ -61,7 +54,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HERE, help="where train_speed.json and .md go")
     args = parser.parse_args()
     archs = args.archs.split(",")
-    limits = per_arch(args.limit, archs)
+    limits = per_arch(args.limit, archs, "--limit")
     torch.set_num_threads(args.threads)
     rows = []
     for arch in archs:
@@ -80,7 +73,7 @@ def main() -> None:
              f"Machine: {platform.machine()}, torch {torch.__version__} with {args.threads} thread(s). "
              f"The fastest of {args.rounds} rounds, {args.epochs} epochs each, the methods taking turns.", "",
              "| Arch | Images | Method | s / epoch | ÷ float | Every round |", "|---|---:|---|---:|---:|---|"]
-    lines += [f"| {r['arch']} | {r['images']:,} | {r['method']} | {r['seconds_per_epoch']:.2f} | {r['vs_float']:.2f} | "
+    lines += [f"| {r['arch']} | {format(r['images'], ',') if r['images'] else 'all'} | {r['method']} | {r['seconds_per_epoch']:.2f} | {r['vs_float']:.2f} | "
               f"{', '.join(f'{s:.2f}' for s in r['all_rounds'])} |" for r in rows]
     args.out.mkdir(parents=True, exist_ok=True)
     write_atomically(args.out / "train_speed.json",
