@@ -73,8 +73,9 @@ def main() -> None:
              f"Machine: {platform.machine()}, torch {torch.__version__} with {args.threads} thread(s). "
              f"The fastest of {args.rounds} rounds, {args.epochs} epochs each, the methods taking turns.", "",
              "| Arch | Images | Method | s / epoch | ÷ float | Every round |", "|---|---:|---|---:|---:|---|"]
-    lines += [f"| {r['arch']} | {format(r['images'], ',') if r['images'] else 'all'} | {r['method']} | {r['seconds_per_epoch']:.2f} | {r['vs_float']:.2f} | "
-              f"{', '.join(f'{s:.2f}' for s in r['all_rounds'])} |" for r in rows]
+    lines += [f"| {r['arch']} | {format(r['images'], ',') if r['images'] else 'all'} | {r['method']} | "
+              f"{r['seconds_per_epoch']:.2f} | {r['vs_float']:.2f} | {', '.join(f'{s:.2f}' for s in r['all_rounds'])} |"
+              for r in rows]
     args.out.mkdir(parents=True, exist_ok=True)
     write_atomically(args.out / "train_speed.json",
                      lambda p: p.write_text(json.dumps({"command": command, "rows": rows}, indent=2) + "\n"))
