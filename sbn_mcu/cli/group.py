@@ -11,7 +11,7 @@ import click
 from ..data import DATASETS
 from ..errors import SbnError
 from ..ir.input_spec import NORMALISATIONS, TYPES
-from ..training.config import ARCHITECTURES, DEFAULTS, METHODS
+from ..training.config import ARCHITECTURES, DEFAULTS, METHODS, SIGN_FINISH
 
 # Optional modules and the extra of pyproject.toml that installs each.
 EXTRAS = {"torch": "train", "tqdm": "train", "matplotlib": "train", "PIL": "images", "sklearn": "examples"}
@@ -185,8 +185,10 @@ def _train_options(f):
                      help="sbn: back-propagate the gradient of tanh(min(v, this)*x), so that it still reaches "
                           "values far from 0 once v is large (0: that of tanh(v*x))."),
         click.option("--sign-finish", type=click.FloatRange(0, 1, max_open=True), default=d.sign_finish,
-                     show_default=True, help="sbn: this fraction of the training steps, at the end, forwards "
-                                             "sign itself (v = inf) with the gradient of tanh at --v-end."),
+                     help="sbn: this fraction of the training steps, at the end, forwards sign itself (v = inf) "
+                          "with the gradient of tanh at --v-end. Default: "
+                          f"{SIGN_FINISH['convolutional']} for a network with convolutions, "
+                          f"{SIGN_FINISH['dense']} without."),
         click.option("--teacher", type=click.Path(path_type=Path), default=None,
                      help="A float run's model.pt on the same data (--method float): the loss adds the "
                           "distance to its softened scores (knowledge distillation)."),

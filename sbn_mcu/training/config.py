@@ -49,7 +49,8 @@ class TrainConfig:
     weight_v_scale: float = 0.3  # s: weights sharpen from 0.3 to 30 while activations go from 1 to 100
     weight_v_fan_in: float = 0.0  # R: layers of fan-in F < R sharpen sqrt(R / F) times faster; 0: off (probe)
     grad_v_max: float = 3.0  # sbn: gradients of tanh(min(v, G) * x); 0: of tanh(v * x); see docs/training.md
-    sign_finish: float = 0.2  # sbn: this fraction of the steps, at the end, forwards sign (v = inf)
+    sign_finish: float | None = None  # sbn: this fraction of the steps, at the end, forwards sign (v = inf);
+    # None: by layer type, SIGN_FINISH
     teacher: Path | None = None  # a float run's model.pt on the same data: distil its soft scores
     teacher_weight: float = 0.5  # the share of the teacher's term in the loss
     augment: int = 0  # move each training input by up to this many positions per axis; 0: off
@@ -60,6 +61,10 @@ class TrainConfig:
 
 
 DEFAULTS = TrainConfig()
+
+# The default sign finish, by the model's layers: a convolution's hard network learns mostly after
+# v reaches its end, and needs a longer finish than dense layers do (measured: docs/training.md).
+SIGN_FINISH = {"convolutional": 0.5, "dense": 0.2}
 
 # Options that must equal the interrupted run's for --resume.
 RESUME_FIELDS = ("dataset", "data", "test_data", "test_split", "input_type", "input_layout", "image_size", "color",

@@ -32,10 +32,10 @@ from ..ir.input_spec import InputSpec
 from . import architectures, layer_spec
 from .binarizers import METHODS
 from .checkpoint import TRAINING_STATE, load_training_state, save, save_checkpoint
-from .config import DATA_FIELDS, TrainConfig, plain
+from .config import DATA_FIELDS, SIGN_FINISH, TrainConfig, plain
 from .distributed import Ranks, distributed_ranks, resolve_device, start_group
 from .inputs import augment, normalise
-from .layers import clip_latent_weights, hard_copy, set_hard, set_method, set_sharpness, set_weight_norm
+from .layers import BinaryConvolution, clip_latent_weights, hard_copy, set_hard, set_method, set_sharpness, set_weight_norm
 from .plots import plot_curves
 from .schedule import SHAPES, Sharpening
 
@@ -138,7 +138,7 @@ def train(config: TrainConfig, out_dir: Path, progress: bool = True,
         raise SbnError(f"--weight-v-scale must be positive and finite, not {config.weight_v_scale}")
     if not 0 <= config.weight_v_fan_in < float("inf"):
         raise SbnError(f"--weight-v-fan-in must be 0 (off) or positive and finite, not {config.weight_v_fan_in}")
-    if not 0 <= config.sign_finish < 1:
+    if config.sign_finish is not None and not 0 <= config.sign_finish < 1:
         raise SbnError(f"--sign-finish must be a fraction from 0 to below 1, not {config.sign_finish}")
     if not 0 <= config.teacher_weight <= 1:
         raise SbnError(f"--teacher-weight must be between 0 and 1, not {config.teacher_weight}")
@@ -226,7 +226,7 @@ def _train(config: TrainConfig, out_dir: Path, progress: bool, model: nn.Sequent
                        "raise --limit or lower --val-images")
     total = steps_per_epoch * config.epochs
     sharpening = Sharpening(config.v_start, config.v_end, total, config.v_shape,
-                            finish=min(int(round(config.sign_finish * total)), total - 1))
+                            finish=min(int(round(sign_finish(config, model) * total)), total - 1))
     optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
     lr_schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimiser, total)
     loss_fn = nn.CrossEntropyLoss()
@@ -297,6 +297,14 @@ def _train(config: TrainConfig, out_dir: Path, progress: bool, model: nn.Sequent
     save_checkpoint(out_dir / "model.pt", model, config, metrics[:best["epoch"]], spec, data_record, best["epoch"])
     _write_metrics(out_dir, config, metrics, best["epoch"])
     return model, metrics
+
+
+def sign_finish(config: TrainConfig, model: nn.Module) -> float:
+    """The fraction of the steps that forward ``sign``: ``--sign-finish``, or by default by layer type."""
+    if config.sign_finish is not None:
+        return config.sign_finish
+    convolutional = any(isinstance(m, BinaryConvolution) for m in model.modules())
+    return SIGN_FINISH["convolutional" if convolutional else "dense"]
 
 
 TEMPERATURE = 4.0  # softens the teacher's scores, so that its ranking of the wrong classes teaches too

@@ -268,6 +268,18 @@ def test_new_training_options_change_sbn_training_and_refuse_bad_values(tmp_path
             train(TrainConfig(limit=100, epochs=1, **{option: value}), tmp_path / "bad", progress=False)
 
 
+def test_the_default_sign_finish_follows_the_layer_types(tmp_path):
+    """Without --sign-finish, a network with convolutions finishes on sign for longer than one without."""
+    from sbn_mcu.training.config import SIGN_FINISH
+
+    assert SIGN_FINISH["convolutional"] > SIGN_FINISH["dense"]
+    for arch, kind in [("dense:16", "dense"), ("conv3x3:4,pool2", "convolutional")]:
+        default = run(tmp_path, 0, arch, arch=arch)[1]
+        assert run(tmp_path, 0, arch + "-given", arch=arch, sign_finish=SIGN_FINISH[kind])[1] == default, arch
+        other = SIGN_FINISH["dense" if kind == "convolutional" else "convolutional"]
+        assert run(tmp_path, 0, arch + "-other", arch=arch, sign_finish=other)[1] != default, arch
+
+
 def test_teacher_distils_and_must_match_the_data(tmp_path):
     import pytest
 
