@@ -2,6 +2,7 @@
 
     python benchmarks/accuracy.py --archs mlp --epochs 15 --seeds 5
     python benchmarks/accuracy.py --archs cnn --epochs 3 --limit cnn=20000 --seeds 2
+    python benchmarks/accuracy.py --epochs mlp=15,cnn=10,cnn-large=3 --seeds mlp=5,cnn=2,cnn-large=2 --jobs 2
     python benchmarks/accuracy.py --archs mlp --seeds 2 --variant cap=grad_v_max=3 --variant kd=teacher=runs/f/model.pt
     python benchmarks/accuracy.py --readme          # the README's table, from accuracy.json
 
@@ -15,9 +16,12 @@ For every architecture, method and seed it trains with ``sbn_mcu.training``
 methods (sbn, ste) exports ``model.pt`` (the best epoch by validation) and
 runs the generated C on the host over the whole test split: the accuracy
 reported is the C's. The float baseline cannot be exported; its accuracy is
-torch's. Writes accuracy.json and accuracy.md into --out (default: this
-folder), after every run, so an interrupted benchmark keeps what it measured.
-A benchmark, not a test.
+torch's. Writes --name's .json and .md (default: accuracy) into --out (default:
+this folder) after every run, so an interrupted benchmark keeps what it
+measured.
+``--jobs N`` trains N runs at once, each in its own process with
+``--threads`` torch threads (default: the CPUs shared out). A benchmark, not a
+test.
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from multiprocessing import get_context
 from pathlib import Path
 
 import torch
@@ -71,9 +77,9 @@ def variant(text: str) -> tuple[str, dict]:
         key, _, value = item.partition("=")
         if key not in fields or not value:
             raise SystemExit(f"error: --variant {text}: {key!r} is not a training option ({', '.join(fields)})")
-        default = getattr(TrainConfig(), key)
-        parsed[key] = (value in ("1", "true", "True") if isinstance(default, bool) else
-                       type(default)(value) if isinstance(default, (int, float)) else Path(value))
+        kind = fields[key].split(" |")[0]  # the annotation's text: "float | None" -> "float"
+        parsed[key] = (value in ("1", "true", "True") if kind == "bool" else int(value) if kind == "int" else
+                       float(value) if kind == "float" else Path(value))
     return name, parsed
 
 
@@ -131,10 +137,11 @@ def summarise(runs: list[dict]) -> list[dict]:
     return rows
 
 
-def machine() -> str:
+def machine(jobs: int) -> str:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (f"Machine: {platform.machine()}, {os.cpu_count()} CPUs (load average {load} when written), "
-            f"torch {torch.__version__} with {torch.get_num_threads()} thread(s), device as in the command.")
+            f"torch {torch.__version__} with {torch.get_num_threads()} thread(s) per run, {jobs} run(s) at "
+            "once, device as in the command.")
 
 
 def table(rows: list[dict]) -> list[str]:
@@ -152,10 +159,10 @@ def table(rows: list[dict]) -> list[str]:
     return lines
 
 
-def markdown(rows: list[dict], runs: list[dict], command: str, variants: dict) -> str:
+def markdown(rows: list[dict], runs: list[dict], command: str, variants: dict, jobs: int) -> str:
     pct = lambda x: f"{100 * x:.2f}"  # noqa: E731
     lines = ["# Accuracy: SBN against STE and float, same architecture and epochs", "",
-             f"Command: `{command}`", "", machine(), "",
+             f"Command: `{command}`", "", machine(jobs), "",
              "Accuracy is the test accuracy of `model.pt`, the epoch that validation chose (the last whose "
              "hard accuracy on the images held out of the training split came within one standard error "
              "of the best so far); for sbn and ste it is "
@@ -188,7 +195,7 @@ def main() -> None:
     parser.add_argument("--archs", default="mlp,cnn,cnn-large", help="comma-separated architectures")
     parser.add_argument("--methods", default=",".join(METHODS), help="comma-separated methods")
     parser.add_argument("--epochs", default="15", help="epochs for every arch, or per arch: mlp=15,cnn=3")
-    parser.add_argument("--seeds", type=int, default=2, help="seeds 0 .. N-1")
+    parser.add_argument("--seeds", default="2", help="seeds 0 .. N-1, for every arch or per arch: mlp=5,cnn=2")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
     parser.add_argument("--limit", default=None,
                         help="training images, for every arch or per arch (cnn=20000); default: all")
@@ -197,18 +204,27 @@ def main() -> None:
     parser.add_argument("--no-default", action="store_true", help="run the variants only")
     parser.add_argument("--val-images", type=int, default=5000)
     parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (1 keeps epoch times steady on a shared machine)")
-    parser.add_argument("--out", type=Path, default=HERE, help="where accuracy.json and accuracy.md go")
+                        help="torch CPU threads per run (1 keeps epoch times steady on a shared machine)")
+    parser.add_argument("--jobs", type=int, default=1, help="runs trained at once, each in its own process")
+    parser.add_argument("--out", type=Path, default=HERE, help="where NAME.json and NAME.md go")
+    parser.add_argument("--name", default="accuracy", help="the results' file name, without .json or .md")
+    parser.add_argument("--runs", type=Path, default=None,
+                        help="keep every run's folder (model.pt, metrics.json, curves.png) and C export here; "
+                             "default: a temporary folder, deleted at the end")
     parser.add_argument("--readme", action="store_true", help="only rewrite the README's table from --out's JSON")
     args = parser.parse_args()
     if args.readme:
-        return write_readme(args.out / "accuracy.json")
-    if args.threads:
-        torch.set_num_threads(args.threads)
+        return write_readme(args.out / f"{args.name}.json")
+    if args.jobs < 1:
+        raise SystemExit("error: --jobs must be 1 or more")
+    threads = args.threads or (max(1, (os.cpu_count() or 1) // args.jobs) if args.jobs > 1 else None)
+    if threads:
+        torch.set_num_threads(threads)
     archs = [a.strip() for a in args.archs.split(",")]
     methods = [m.strip() for m in args.methods.split(",")]
+    seeds = per_arch(args.seeds, archs, "--seeds", default=2)
     bad = [a for a in archs if a not in ARCHITECTURES] + [m for m in methods if m not in METHODS]
-    if bad or args.seeds < 1:
+    if bad or min(seeds.values()) < 1:
         raise SystemExit(f"error: unknown {', '.join(bad) or 'seed count'}; archs: {', '.join(ARCHITECTURES)}, "
                          f"methods: {', '.join(METHODS)}, --seeds >= 1")
     epochs = per_arch(args.epochs, archs, "--epochs")
@@ -217,23 +233,30 @@ def main() -> None:
     chosen = ({} if args.no_default else {"default": {}}) | variants
     command = "python benchmarks/accuracy.py " + shlex.join(sys.argv[1:])
     plan = [(a, name, m, s) for a in archs for name, opts in chosen.items() for m in methods
-            if name == "default" or m == "sbn" or not set(opts) <= set(SBN_ONLY) for s in range(args.seeds)]
-    runs: list[dict] = []
+            if name == "default" or m == "sbn" or not set(opts) <= set(SBN_ONLY) for s in range(seeds[a])]
+    done: dict[int, dict] = {}  # plan index -> result: the tables keep the plan's order whatever finishes first
     args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="sbn-accuracy-") as tmp:
-        for i, (arch, name, method, seed) in enumerate(plan, 1):
-            print(f"[{i}/{len(plan)}] {arch} {name} {method} seed {seed}, {epochs[arch]} epochs ...", flush=True)
-            runs.append(one_run(arch, method, seed, epochs[arch], limits[arch], name, chosen[name], args, Path(tmp)))
-            r = runs[-1]
-            print(f"    accuracy {100 * r['accuracy']:.2f}% ({r['measured_on']}), best epoch {r['best_epoch']}, "
-                  f"final soft-hard gap {100 * r['final_soft_hard_gap']:+.2f} pp, "
-                  f"{r['train_seconds_per_epoch']:.1f} s/epoch, {r['wall_seconds']} s", flush=True)
+    with tempfile.TemporaryDirectory(prefix="sbn-accuracy-") as tmp, ProcessPoolExecutor(
+            args.jobs, mp_context=get_context("spawn"), initializer=torch.set_num_threads,
+            initargs=(torch.get_num_threads(),)) as pool:
+        futures = {pool.submit(one_run, arch, method, seed, epochs[arch], limits[arch], name, chosen[name], args,
+                               args.runs or Path(tmp)): i for i, (arch, name, method, seed) in enumerate(plan)}
+        for arch, name, method, seed in plan[:args.jobs]:
+            print(f"started {arch} {name} {method} seed {seed}, {epochs[arch]} epochs ...", flush=True)
+        for future in as_completed(futures):
+            r = done[futures[future]] = future.result()
+            print(f"[{len(done)}/{len(plan)}] {r['arch']} {r['variant']} {r['method']} seed {r['seed']}: accuracy "
+                  f"{100 * r['accuracy']:.2f}% ({r['measured_on']}), best epoch {r['best_epoch']}, final soft-hard "
+                  f"gap {100 * r['final_soft_hard_gap']:+.2f} pp, {r['train_seconds_per_epoch']:.1f} s/epoch, "
+                  f"{r['wall_seconds']} s", flush=True)
+            runs = [done[i] for i in sorted(done)]
             rows = summarise(runs)
-            write_atomically(args.out / "accuracy.json", lambda p: p.write_text(
+            write_atomically(args.out / f"{args.name}.json", lambda p: p.write_text(
                 json.dumps({"command": command, "summary": rows, "runs": runs}, indent=2) + "\n"))
-            write_atomically(args.out / "accuracy.md", lambda p: p.write_text(
-                markdown(rows, runs, command, variants)))
-    print(markdown(summarise(runs), runs, command, variants))
+            write_atomically(args.out / f"{args.name}.md", lambda p: p.write_text(
+                markdown(rows, runs, command, variants, args.jobs)))
+    runs = [done[i] for i in sorted(done)]
+    print(markdown(summarise(runs), runs, command, variants, args.jobs))
 
 
 if __name__ == "__main__":
