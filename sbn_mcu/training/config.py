@@ -49,8 +49,7 @@ class TrainConfig:
     weight_v_scale: float = 0.3  # s: weights sharpen from 0.3 to 30 while activations go from 1 to 100
     weight_v_fan_in: float = 0.0  # R: layers of fan-in F < R sharpen sqrt(R / F) times faster; 0: off (probe)
     grad_v_max: float = 3.0  # sbn: gradients of tanh(min(v, G) * x); 0: of tanh(v * x); see docs/training.md
-    sign_finish: float | None = None  # sbn: this fraction of the steps, at the end, forwards sign (v = inf);
-    # None: by layer type, SIGN_FINISH
+    sign_finish: float | None = None  # sbn: the last steps' share that forwards sign; None: SIGN_FINISH
     teacher: Path | None = None  # a float run's model.pt on the same data: distil its soft scores
     teacher_weight: float = 0.5  # the share of the teacher's term in the loss
     augment: int = 0  # move each training input by up to this many positions per axis; 0: off
